@@ -1,0 +1,379 @@
+"""The async REST client for Deep Lake's managed database API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import anyio
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from deeplake_mcp import __version__
+from deeplake_mcp.deeplake._config import (
+    DEFAULT_API_URL,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUTS,
+    RetryPolicy,
+    Timeouts,
+)
+from deeplake_mcp.deeplake._errors import (
+    DeepLakeAPIError,
+    DeepLakeConnectionError,
+    DeepLakeError,
+    DeepLakeTimeoutError,
+    RateLimitError,
+    error_class_for,
+)
+from deeplake_mcp.deeplake._models import (
+    Organization,
+    QueryResult,
+    TableDetails,
+    TableSummary,
+    User,
+    Workspace,
+)
+
+__all__ = ["DeepLakeClient"]
+
+log = logging.getLogger(__name__)
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+_MAX_ERROR_TEXT = 500
+_HTML_ANSWER = "the answer was an HTML page (a proxy or rate limiter in front of the API), not JSON"
+
+
+class _NotSentError(DeepLakeConnectionError):
+    """The connection could not be opened, so the request was never sent: always safe to retry."""
+
+
+class DeepLakeClient:
+    """One pooled async connection to a Deep Lake API, with typed methods.
+
+    ```python
+    async with DeepLakeClient(api_key="...") as client:
+        result = await client.query("default", "SELECT 1")
+    ```
+
+    **Parameters:**
+
+    * **base_url** - the API root, ``https://api.deeplake.ai`` by default.
+    * **api_key** - bearer token; ``None`` for an API that needs none (the embedded one).
+    * **org_id** - sent as ``X-Activeloop-Org-Id``; taken from the token when not given.
+    * **transport** - an ``httpx`` transport: ``ASGITransport(app)`` reaches an in-process
+      API, ``MockTransport(handler)`` a test double. The network when ``None``.
+    * **timeouts** - seconds per kind of request.
+    * **retries** - how GETs and read-only queries are retried on 429/502/503/504 and lost
+      connections. Writes are never re-sent after an ambiguous failure.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        api_key: str | None = None,
+        org_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retries: RetryPolicy = DEFAULT_RETRIES,
+    ) -> None:
+        self._api_key = api_key
+        self._timeouts = timeouts
+        self._retries = retries
+        self.org_id = org_id or _org_id_from_token(api_key)
+        headers = {"Accept": "application/json", "X-Deeplake-Client": f"deeplake-mcp/{__version__}"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        if self.org_id:
+            headers["X-Activeloop-Org-Id"] = self.org_id
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            transport=transport,
+            timeout=httpx.Timeout(timeouts.metadata, connect=timeouts.connect),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
+
+    async def __aenter__(self) -> DeepLakeClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- health and identity ------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        """``GET /health``: ``{"status": "ok"}`` when the service is up."""
+        body = await self._request("GET", "/health")
+        return body if isinstance(body, dict) else {"status": str(body)}
+
+    async def me(self) -> User:
+        """``GET /me``: the user the key belongs to."""
+        return self._parse(User, await self._request("GET", "/me"))
+
+    async def list_organizations(self) -> list[Organization]:
+        """``GET /organizations``."""
+        return self._parse_list(Organization, await self._request("GET", "/organizations"))
+
+    # -- workspaces and tables ------------------------------------------------------------
+
+    async def list_workspaces(self) -> list[Workspace]:
+        """``GET /workspaces``."""
+        return self._parse_list(Workspace, await self._request("GET", "/workspaces"))
+
+    async def list_tables(self, workspace: str) -> list[TableSummary]:
+        """``GET /workspaces/{workspace}/tables``."""
+        body = await self._request("GET", f"/workspaces/{_seg(workspace)}/tables")
+        return self._parse_list(TableSummary, body, key="tables")
+
+    async def get_table(self, workspace: str, table: str) -> TableDetails:
+        """``GET /workspaces/{workspace}/tables/{table}``: columns, row count, size."""
+        body = await self._request("GET", f"/workspaces/{_seg(workspace)}/tables/{_seg(table)}")
+        return self._parse(TableDetails, body)
+
+    # -- SQL ----------------------------------------------------------------------------
+
+    async def query(
+        self,
+        workspace: str,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout_ms: int | None = None,
+        read_only: bool = False,
+    ) -> QueryResult:
+        """``POST /workspaces/{workspace}/tables/query``: run one statement.
+
+        ``read_only`` marks a statement that is safe to re-send, so it is retried on 429/5xx.
+        """
+        payload: dict[str, Any] = {"query": sql}
+        if params:
+            payload["params"] = list(params)
+        if timeout_ms is not None:
+            payload["timeout_ms"] = timeout_ms
+        wait = self._timeouts.query
+        if timeout_ms is not None:
+            wait = max(wait, timeout_ms / 1000 + 5)
+        body = await self._request(
+            "POST",
+            f"/workspaces/{_seg(workspace)}/tables/query",
+            json=payload,
+            wait=wait,
+            idempotent=read_only,
+        )
+        return self._parse(QueryResult, body or {})
+
+    async def query_batch(
+        self, workspace: str, sql: str, params_batch: Sequence[Sequence[Any]]
+    ) -> QueryResult:
+        """``POST /workspaces/{workspace}/tables/query/batch``: one statement, many parameter sets."""
+        payload = {"query": sql, "params_batch": [list(p) for p in params_batch]}
+        body = await self._request(
+            "POST",
+            f"/workspaces/{_seg(workspace)}/tables/query/batch",
+            json=payload,
+            wait=self._timeouts.upload,
+        )
+        return self._parse(QueryResult, body or {})
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        wait: float | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one request, retrying when that is safe; return the decoded JSON body.
+
+        ``wait`` overrides the read timeout in seconds (queries and uploads take longer).
+        ``idempotent`` (default: GET only) allows retries after an ambiguous failure; other
+        requests are retried only when the connection could not be opened at all.
+        """
+        safe = method == "GET" if idempotent is None else idempotent
+        kwargs: dict[str, Any] = {"json": json} if json is not None else {}
+        if wait is not None:
+            kwargs["timeout"] = httpx.Timeout(wait, connect=self._timeouts.connect)
+        deadline = time.monotonic() + self._retries.max_total
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(method, path, kwargs)
+            except (DeepLakeConnectionError, DeepLakeAPIError) as exc:
+                pause = self._retry_pause(exc, attempt, safe, deadline)
+                if pause is None:
+                    raise
+                log.info("retrying %s %s in %.2f s after: %s", method, path, pause, exc)
+                await anyio.sleep(pause)
+                attempt += 1
+
+    def _retry_pause(self, exc: DeepLakeError, attempt: int, safe: bool, deadline: float) -> float | None:
+        """Seconds to wait before retrying after ``exc``, or ``None`` to give up."""
+        policy = self._retries
+        if attempt + 1 >= policy.attempts:
+            return None
+        if isinstance(exc, DeepLakeAPIError):
+            retryable = safe and exc.status_code in policy.statuses
+            retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+        else:
+            retryable = safe or isinstance(exc, _NotSentError)
+            retry_after = None
+        if not retryable:
+            return None
+        pause = policy.delay(attempt, retry_after, random.random())
+        return pause if time.monotonic() + pause < deadline else None
+
+    async def _send_once(self, method: str, path: str, kwargs: dict[str, Any]) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            timeout_cls = _NotSentError if isinstance(exc, httpx.ConnectTimeout) else DeepLakeTimeoutError
+            raise timeout_cls(
+                f"{method} {path} got no answer from {self.base_url} in time; "
+                "the request may still have been carried out"
+            ) from exc
+        except httpx.TransportError as exc:
+            error_cls = _NotSentError if isinstance(exc, httpx.ConnectError) else DeepLakeConnectionError
+            raise error_cls(
+                f"Could not reach the Deep Lake API at {self.base_url} ({type(exc).__name__}: "
+                f"{self._redact(str(exc)) or 'no detail'})"
+            ) from exc
+        if response.status_code >= 400:
+            raise self._api_error(response, method, path)
+        return _decode_body(response)
+
+    def _api_error(self, response: httpx.Response, method: str, path: str) -> DeepLakeError:
+        status = response.status_code
+        message, code, request_id = _error_fields(response)
+        kwargs: dict[str, Any] = {
+            "status_code": status,
+            "code": code,
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+        }
+        cls = error_class_for(status)
+        if cls is RateLimitError:
+            kwargs["retry_after"] = _retry_after(response)
+        if status == 404 and not message:
+            message = f"{method} {path}"
+        return cls(self._redact(message), **kwargs)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    @staticmethod
+    def _parse(model: type[_ModelT], body: Any) -> _ModelT:
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise DeepLakeError(
+                f"The Deep Lake API answered with an unexpected {model.__name__} shape: {_short(body)}"
+            ) from exc
+
+    @classmethod
+    def _parse_list(cls, model: type[_ModelT], body: Any, *, key: str = "data") -> list[_ModelT]:
+        """A list that may come bare, or wrapped as ``{key: [...]}`` / ``{"data": [...]}``."""
+        if isinstance(body, dict):
+            body = body.get(key, body.get("data", []))
+        if body is None:
+            return []
+        if not isinstance(body, list):
+            raise DeepLakeError(f"The Deep Lake API answered with an unexpected list shape: {_short(body)}")
+        return [cls._parse(model, item) for item in body]
+
+
+def _seg(name: str) -> str:
+    """One URL path segment: every reserved character escaped, so names cannot change the route."""
+    return quote(name, safe="")
+
+
+def _decode_body(response: httpx.Response) -> Any:
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise DeepLakeError(
+            f"The Deep Lake API answered HTTP {response.status_code} with a body that is not JSON: "
+            f"{_short(response.text)}"
+        ) from exc
+
+
+def _error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:
+    """``(message, code, request_id)`` from the error envelope, or a short text for non-JSON bodies."""
+    request_id = response.headers.get("x-request-id")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("error") or body.get("message") or body.get("detail") or body.get("description")
+        if isinstance(message, dict):
+            message = message.get("message") or json.dumps(message)
+        code = body.get("code")
+        return (
+            str(message) if message else "",
+            str(code) if code else None,
+            str(body.get("request_id") or request_id or "") or None,
+        )
+    text = response.text.strip()
+    content_type = response.headers.get("content-type", "")
+    if "html" in content_type or text.lower().startswith(("<!doctype", "<html")):
+        return _HTML_ANSWER, None, request_id
+    return _short(text), None, request_id
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def _org_id_from_token(api_key: str | None) -> str | None:
+    """The ``OrgID``/``org_id`` claim of a JWT API key, read without verifying it."""
+    if not api_key or api_key.count(".") != 2:
+        return None
+    payload = api_key.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    if not isinstance(claims, dict):
+        return None
+    org = claims.get("OrgID") or claims.get("org_id")
+    return str(org) if org else None
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "…"

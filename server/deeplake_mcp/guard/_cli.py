@@ -1,0 +1,68 @@
+"""``deeplake-mcp check-sql``: classify SQL from the command line, one JSON verdict per statement."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from ._classes import AccessMode, StatementClass
+from ._policy import Policy, Verdict
+
+__all__ = ["run_check_sql"]
+
+_USAGE_ERROR = 2
+
+
+def run_check_sql(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
+    """Run ``check-sql``: exit 0 when every statement is allowed, 1 when any is blocked, 2 on usage errors.
+
+    SQL comes from the positional argument, else from stdin. With ``--jsonl`` stdin holds one
+    JSON object per line with a string ``"sql"`` key; blank lines are skipped.
+    """
+    parser = argparse.ArgumentParser(
+        prog="deeplake-mcp check-sql",
+        description="Classify SQL with the server's guard and print one JSON verdict per statement.",
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    parser.add_argument(
+        "--mode",
+        choices=[mode.value for mode in AccessMode],
+        default=AccessMode.READ_ONLY.value,
+        help="access mode to check against (default: read-only)",
+    )
+    parser.add_argument("--jsonl", action="store_true", help="read JSON lines with an 'sql' key from stdin")
+    parser.add_argument("sql", nargs="?", help="the SQL statement (default: read stdin)")
+    try:
+        args = parser.parse_args(argv)
+        if args.jsonl and args.sql is not None:
+            parser.error("give either SQL as an argument or --jsonl, not both")
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else _USAGE_ERROR
+    if args.help:
+        parser.print_help(stdout)
+        return 0
+    policy = Policy(AccessMode(args.mode))
+    if args.jsonl:
+        lines = enumerate(stdin, 1)
+        verdicts = [_line_verdict(policy, number, line) for number, line in lines if line.strip()]
+    else:
+        verdicts = [policy.check(args.sql if args.sql is not None else stdin.read())]
+    for verdict in verdicts:
+        stdout.write(json.dumps(verdict.to_json()) + "\n")
+    return 0 if all(verdict.allowed for verdict in verdicts) else 1
+
+
+def _line_verdict(policy: Policy, number: int, line: str) -> Verdict:
+    try:
+        item = json.loads(line)
+    except ValueError:
+        item = None
+    if not isinstance(item, dict) or not isinstance(item.get("sql"), str):
+        return Verdict(
+            False,
+            StatementClass.NEVER,
+            f"line {number} is not a JSON object with a string \"sql\" field",
+        )
+    return policy.check(item["sql"])

@@ -1,0 +1,66 @@
+"""Errors of the local API, each rendered as Deep Lake's envelope.
+
+LocalAPIError               500 INTERNAL_ERROR
+├── InvalidRequest          400 INVALID_REQUEST  malformed body or parameters
+├── QueryError              400 QUERY_ERROR      PostgreSQL rejected the SQL (its message)
+├── Unauthorized            401 UNAUTHORIZED
+├── NotFound                404 NOT_FOUND
+├── Conflict                409 CONFLICT
+└── Unavailable             503 UNAVAILABLE      the backend is not open
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.responses import JSONResponse
+
+
+class LocalAPIError(Exception):
+    """Base class: an error with an HTTP status and an envelope code."""
+
+    status_code = 500
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status_code, self.code, self.message)
+
+
+class InvalidRequest(LocalAPIError):
+    status_code = 400
+    code = "INVALID_REQUEST"
+
+
+class QueryError(LocalAPIError):
+    status_code = 400
+    code = "QUERY_ERROR"
+
+
+class Unauthorized(LocalAPIError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+
+
+class NotFound(LocalAPIError):
+    status_code = 404
+    code = "NOT_FOUND"
+
+
+class Conflict(LocalAPIError):
+    status_code = 409
+    code = "CONFLICT"
+
+
+class Unavailable(LocalAPIError):
+    status_code = 503
+    code = "UNAVAILABLE"
+
+
+def error_response(status_code: int, code: str, message: str) -> JSONResponse:
+    """`{"error", "code", "request_id"}` with a fresh uuid4 request id."""
+    body = {"error": message, "code": code, "request_id": str(uuid.uuid4())}
+    return JSONResponse(body, status_code=status_code)

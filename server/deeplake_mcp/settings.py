@@ -1,0 +1,244 @@
+"""Settings: command-line flags over environment over a TOML file, validated strictly.
+
+Every setting has one name per source:
+
+=================  ========================  ==================
+TOML key           environment               flag
+=================  ========================  ==================
+api_key            DEEPLAKE_API_KEY          (never a flag)
+api_url            DEEPLAKE_API_URL          --api-url
+org_id             DEEPLAKE_ORG_ID           --org-id
+workspace          DEEPLAKE_WORKSPACE        --workspace
+access             DEEPLAKE_MCP_ACCESS       --access
+data_dir           DEEPLAKE_MCP_DATA_DIR     --data-dir
+backend            DEEPLAKE_MCP_BACKEND      --backend
+...                DEEPLAKE_MCP_<KEY>        --<key>
+=================  ========================  ==================
+
+Unknown keys (in the file, or ``DEEPLAKE_MCP_*`` variables) and bad values are errors
+that name the key and its source.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from deeplake_mcp.deeplake import DEFAULT_API_URL
+from deeplake_mcp.guard import AccessMode
+
+__all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings"]
+
+_ENV_PREFIX = "DEEPLAKE_MCP_"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class Backend(StrEnum):
+    AUTO = "auto"
+    CLOUD = "cloud"
+    LOCAL = "local"
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or has a bad value; the message names the key and where it came from."""
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory of this platform, for the embedded backend."""
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    elif sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "deeplake-mcp"
+
+
+class Settings(BaseModel):
+    """The effective configuration of one server process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: SecretStr | None = Field(None, description="bearer token; selects the cloud backend")
+    api_url: str = Field(DEFAULT_API_URL, description="managed API base URL")
+    org_id: str | None = Field(None, description="organisation id sent as X-Activeloop-Org-Id")
+    workspace: str = Field("default", min_length=1, description="default workspace for tools")
+    access: AccessMode = Field(AccessMode.READ_WRITE, description="read-only, read-write or destructive")
+    data_dir: Path = Field(default_factory=default_data_dir, description="embedded backend data")
+    backend: Backend = Field(Backend.AUTO, description="auto, cloud or local")
+    max_rows: int = Field(100, ge=1, le=10_000, description="rows returned by query tools at most")
+    max_result_chars: int = Field(
+        40_000, ge=1_000, le=2_000_000, description="size budget of one tool result in characters"
+    )
+    query_timeout: float = Field(60.0, gt=0, le=3600, description="seconds a query may run")
+    transport: Literal["stdio", "http"] = Field("stdio", description="stdio or http")
+    host: str = Field("127.0.0.1", min_length=1, description="HTTP bind address")
+    port: int = Field(8000, ge=0, le=65_535, description="HTTP port")
+    http_token: SecretStr | None = Field(None, description="bearer token HTTP clients must send")
+    allowed_hosts: tuple[str, ...] = Field((), description="extra Host headers accepted over HTTP")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="stderr log level")
+    embedder: Literal["local", "openai", "none"] = Field(
+        "local", description="text embeddings: local (offline MiniLM), openai (compatible endpoint), none"
+    )
+    embedding_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://host/v1")
+    embedding_model: str | None = Field(None, description="model name sent to the embedding endpoint")
+    embedding_api_key: SecretStr | None = Field(None, description="bearer token of the embedding endpoint")
+    embedding_dimensions: int | None = Field(None, ge=1, le=65_536, description="embedding size")
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip() for h in value.split(",") if h.strip())
+        return value
+
+    @property
+    def effective_backend(self) -> Literal["cloud", "local"]:
+        """``cloud`` when a key is configured (or forced), else the embedded ``local`` backend."""
+        if self.backend is Backend.AUTO:
+            return "cloud" if self.api_key else "local"
+        return "cloud" if self.backend is Backend.CLOUD else "local"
+
+    @property
+    def binds_loopback(self) -> bool:
+        return self.host in _LOOPBACK
+
+    def summary(self) -> dict[str, Any]:
+        """What the server runs with, safe to log and to show (no secrets)."""
+        return {
+            "backend": self.effective_backend,
+            "api_url": self.api_url if self.effective_backend == "cloud" else "embedded",
+            "workspace": self.workspace,
+            "access": self.access.value,
+            "max_rows": self.max_rows,
+            "query_timeout_s": self.query_timeout,
+            "api_key": "set" if self.api_key else "not set",
+            "embedder": self.embedder,
+        }
+
+
+def _field_env_name(name: str) -> str:
+    if name in ("api_key", "api_url", "org_id", "workspace"):
+        return f"DEEPLAKE_{name.upper()}"
+    return f"{_ENV_PREFIX}{name.upper()}"
+
+
+ENV_NAMES: Mapping[str, str] = {name: _field_env_name(name) for name in Settings.model_fields}
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | str | None = None,
+) -> Settings:
+    """Merge the TOML file, then the environment, then flags (highest), and validate.
+
+    ``flags`` holds only the flags the user gave (``None`` values are ignored).
+    Raises :class:`SettingsError` naming the offending key and its source.
+    """
+    environ = os.environ if environ is None else environ
+    sources: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    if config_file is None and environ.get(f"{_ENV_PREFIX}CONFIG"):
+        config_file = environ[f"{_ENV_PREFIX}CONFIG"]
+    if config_file is not None:
+        for key, value in _read_toml(Path(config_file)).items():
+            values[key] = value
+            sources[key] = f"config file {config_file}: key '{key}'"
+
+    known_env = {env: name for name, env in ENV_NAMES.items()}
+    for env, value in environ.items():
+        if env in known_env:
+            if value == "":
+                continue
+            values[known_env[env]] = value
+            sources[known_env[env]] = f"environment variable {env}"
+        elif env.startswith(_ENV_PREFIX) and env != f"{_ENV_PREFIX}CONFIG":
+            raise SettingsError(
+                f"unknown environment variable {env}; known ones are "
+                + ", ".join(sorted(v for v in ENV_NAMES.values() if v.startswith(_ENV_PREFIX)))
+            )
+
+    for key, value in (flags or {}).items():
+        if value is None:
+            continue
+        if key not in Settings.model_fields:
+            raise SettingsError(f"unknown setting '{key}'")
+        values[key] = value
+        sources[key] = f"flag --{key.replace('_', '-')}"
+
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, sources)) from None
+    if settings.backend is Backend.CLOUD and not settings.api_key:
+        raise SettingsError("backend 'cloud' needs an API key: set DEEPLAKE_API_KEY")
+    if settings.embedder == "openai" and not (settings.embedding_url and settings.embedding_model):
+        raise SettingsError(
+            "embedder 'openai' needs DEEPLAKE_MCP_EMBEDDING_URL (e.g. http://localhost:11434/v1) "
+            "and DEEPLAKE_MCP_EMBEDDING_MODEL"
+        )
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(
+            f"config file {path}: unknown key '{unknown[0]}'; known keys are "
+            + ", ".join(sorted(Settings.model_fields))
+        )
+    return data
+
+
+def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
+    problems = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        where = sources.get(key, f"setting '{key}'")
+        allowed = ""
+        if key in ("access", "backend", "transport", "log_level", "embedder"):
+            allowed = " (allowed: " + _choices(key) + ")"
+        problems.append(f"{where}: {error['msg']}{allowed}")
+    return "; ".join(problems)
+
+
+def _choices(key: str) -> str:
+    match key:
+        case "access":
+            return ", ".join(m.value for m in AccessMode)
+        case "backend":
+            return ", ".join(m.value for m in Backend)
+        case "transport":
+            return "stdio, http"
+        case "embedder":
+            return "local, openai, none"
+        case _:
+            return "DEBUG, INFO, WARNING, ERROR"

@@ -1,0 +1,66 @@
+"""The MCP tools, and the one place that decides which are listed and how they are annotated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.types import ToolAnnotations
+
+from deeplake_mcp.guard import Policy, StatementClass
+from deeplake_mcp.tools.catalog import describe_table, list_tables, list_workspaces
+from deeplake_mcp.tools.info import server_info
+from deeplake_mcp.tools.search import semantic_search
+from deeplake_mcp.tools.sql import execute_sql, query
+from deeplake_mcp.tools.write import insert_rows
+
+__all__ = ["TOOLS", "ToolSpec", "annotations_for", "visible_tools"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool and the statement classes it can exercise.
+
+    ``needs`` is the least class the tool requires to be useful (the tool is hidden when the
+    policy does not allow it); ``open_ended`` tools run whatever SQL the policy allows, so
+    they can reach the policy's highest class.
+    """
+
+    fn: Callable[..., Any]
+    title: str
+    needs: StatementClass
+    open_ended: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(list_workspaces, "List workspaces", StatementClass.READ),
+    ToolSpec(list_tables, "List tables", StatementClass.READ),
+    ToolSpec(describe_table, "Describe a table", StatementClass.READ),
+    ToolSpec(query, "Run a read-only SQL query", StatementClass.READ),
+    ToolSpec(semantic_search, "Semantic search", StatementClass.READ),
+    ToolSpec(insert_rows, "Insert rows", StatementClass.WRITE),
+    ToolSpec(execute_sql, "Execute a write statement", StatementClass.WRITE, open_ended=True),
+    ToolSpec(server_info, "Server info", StatementClass.READ),
+)
+
+
+def visible_tools(policy: Policy) -> list[ToolSpec]:
+    """The tools this policy lists: a tool the mode cannot use is not shown at all."""
+    return [spec for spec in TOOLS if policy.allows(spec.needs)]
+
+
+def annotations_for(spec: ToolSpec, policy: Policy) -> ToolAnnotations:
+    """MCP hints derived from the same policy the SQL guard enforces."""
+    reach = max(policy.allowed_classes) if spec.open_ended else spec.needs
+    return ToolAnnotations(
+        title=spec.title,
+        read_only_hint=reach is StatementClass.READ,
+        destructive_hint=reach >= StatementClass.DESTRUCTIVE,
+        idempotent_hint=reach is StatementClass.READ,
+        open_world_hint=False,
+    )

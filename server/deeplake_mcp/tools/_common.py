@@ -1,0 +1,121 @@
+"""Helpers shared by the tools: context access, identifier quoting, error translation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from deeplake_mcp.deeplake import (
+    DeepLakeAPIError,
+    DeepLakeConnectionError,
+    DeepLakeError,
+    DeepLakeTimeoutError,
+    NotFoundError,
+    TableDetails,
+)
+from deeplake_mcp.runtime import Runtime
+
+__all__ = [
+    "Ctx",
+    "fetch_table",
+    "known_names",
+    "qualified",
+    "quote_ident",
+    "runtime",
+    "timeout_ms",
+    "tool_error",
+]
+
+Ctx = Context[Runtime, Any]
+
+_MISSING_RELATION = re.compile(r'relation "([^"]+)" does not exist')
+_MISSING_COLUMN = re.compile(r'column "([^"]+)" does not exist')
+
+
+def runtime(ctx: Ctx) -> Runtime:
+    """The server's shared state."""
+    return ctx.request_context.lifespan_context
+
+
+def timeout_ms(rt: Runtime) -> int:
+    """The server-side deadline sent with every query."""
+    return int(rt.settings.query_timeout * 1000)
+
+
+def quote_ident(name: str) -> str:
+    """A PostgreSQL quoted identifier: any name becomes exactly one identifier, never SQL."""
+    if not name or "\x00" in name:
+        raise ToolError(f"invalid name {name!r}: names must be non-empty and contain no NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(workspace: str, table: str) -> str:
+    """``"workspace"."table"``."""
+    return f"{quote_ident(workspace)}.{quote_ident(table)}"
+
+
+def known_names(names: list[str], limit: int = 30) -> str:
+    """A short list of names for an error message."""
+    if not names:
+        return "(none)"
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
+async def fetch_table(rt: Runtime, workspace: str, table: str) -> TableDetails:
+    """The table's details, or a tool error that lists the tables that do exist."""
+    try:
+        return await rt.client.get_table(workspace, table)
+    except DeepLakeError as exc:
+        raise await tool_error(rt, exc, workspace=workspace, table=table) from exc
+
+
+async def tool_error(
+    rt: Runtime, exc: DeepLakeError, *, workspace: str, table: str | None = None
+) -> ToolError:
+    """Translate a client error into a message that says what went wrong and what to do."""
+    if isinstance(exc, NotFoundError):
+        return await _not_found(rt, workspace, table)
+    if isinstance(exc, DeepLakeTimeoutError):
+        return ToolError(
+            f"{exc} Narrow the query (WHERE, LIMIT, fewer columns) or raise DEEPLAKE_MCP_QUERY_TIMEOUT."
+        )
+    if isinstance(exc, DeepLakeConnectionError):
+        return ToolError(f"{exc}. Check DEEPLAKE_API_URL and the network, then try again.")
+    if isinstance(exc, DeepLakeAPIError) and exc.status_code == 400:
+        return ToolError(f"The statement failed: {exc.message}{_sql_hint(exc.message, workspace)}")
+    return ToolError(str(exc))
+
+
+def _sql_hint(message: str, workspace: str) -> str:
+    if _MISSING_RELATION.search(message):
+        return f". Call list_tables(workspace={workspace!r}) to see the tables that exist."
+    if _MISSING_COLUMN.search(message):
+        return ". Call describe_table to see the table's columns."
+    if "syntax error" in message:
+        return ". The backend speaks PostgreSQL SQL; fix the syntax and try again."
+    return ""
+
+
+async def _not_found(rt: Runtime, workspace: str, table: str | None) -> ToolError:
+    try:
+        workspaces = [w.id for w in await rt.client.list_workspaces()]
+    except DeepLakeError:
+        workspaces = []
+    if workspaces and workspace not in workspaces:
+        return ToolError(
+            f"Workspace {workspace!r} not found. Workspaces are: {known_names(workspaces)}. "
+            "Pass one of them as `workspace`."
+        )
+    if table is None:
+        return ToolError(f"Workspace {workspace!r} not found.")
+    try:
+        tables = [t.table_name for t in await rt.client.list_tables(workspace)]
+    except DeepLakeError:
+        tables = []
+    return ToolError(
+        f"Table {table!r} not found in workspace {workspace!r}. Tables are: {known_names(tables)}."
+    )

@@ -1,0 +1,159 @@
+"""Read tools that explore what exists: workspaces, tables, a table's shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.runtime import Runtime
+from deeplake_mcp.tools._common import Ctx, fetch_table, qualified, quote_ident, runtime, tool_error
+
+__all__ = [
+    "ColumnInfo",
+    "TableDescription",
+    "describe",
+    "describe_table",
+    "list_tables",
+    "list_workspaces",
+]
+
+VECTOR_TYPES = ("_float4", "float4[]", "real[]", "embedding")
+
+WorkspaceArg = Annotated[
+    str | None, Field(description="workspace id; the server's default workspace when omitted")
+]
+
+
+class WorkspaceInfo(BaseModel):
+    id: str
+    name: str
+
+
+class WorkspaceList(BaseModel):
+    default_workspace: str
+    workspaces: list[WorkspaceInfo]
+
+
+class TableInfo(BaseModel):
+    table_name: str
+    row_count: int | None = None
+
+
+class TableList(BaseModel):
+    workspace: str
+    tables: list[TableInfo]
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    type: str
+    nullable: bool
+    default: str | None = None
+    vector_dimension: int | None = Field(None, description="length of stored vectors (float4[] columns)")
+
+
+class IndexInfo(BaseModel):
+    name: str
+    definition: str
+
+
+class TableDescription(BaseModel):
+    workspace: str
+    table_name: str
+    columns: list[ColumnInfo]
+    row_count: int | None = None
+    size_mb: float | None = None
+    indexes: list[IndexInfo] | None = Field(None, description="null when the backend could not list them")
+
+
+async def list_workspaces(ctx: Ctx) -> WorkspaceList:
+    """List the workspaces this key can use, and the default one tools use when none is given."""
+    rt = runtime(ctx)
+    try:
+        workspaces = await rt.client.list_workspaces()
+    except DeepLakeError as exc:
+        raise await tool_error(rt, exc, workspace=rt.settings.workspace) from exc
+    return WorkspaceList(
+        default_workspace=rt.settings.workspace,
+        workspaces=[WorkspaceInfo(id=w.id, name=w.name or w.id) for w in workspaces],
+    )
+
+
+async def list_tables(ctx: Ctx, workspace: WorkspaceArg = None) -> TableList:
+    """List the tables of a workspace with their row counts."""
+    rt = runtime(ctx)
+    ws = rt.workspace(workspace)
+    try:
+        tables = await rt.client.list_tables(ws)
+    except DeepLakeError as exc:
+        raise await tool_error(rt, exc, workspace=ws) from exc
+    return TableList(
+        workspace=ws,
+        tables=[TableInfo(table_name=t.table_name, row_count=t.row_count) for t in tables],
+    )
+
+
+async def describe_table(
+    ctx: Ctx,
+    table: Annotated[str, Field(description="table name, as list_tables shows it")],
+    workspace: WorkspaceArg = None,
+) -> TableDescription:
+    """Describe a table: columns (name, type, nullable, default), row count, indexes and vector dimensions."""
+    rt = runtime(ctx)
+    return await describe(rt, rt.workspace(workspace), table)
+
+
+async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
+    """The full description of one table (shared by the tool and the schema resource)."""
+    details = await fetch_table(rt, workspace, table)
+    vector_columns = [c.name for c in details.columns if c.type.lower() in VECTOR_TYPES]
+    dimensions = await _vector_dimensions(rt, workspace, table, vector_columns)
+    return TableDescription(
+        workspace=workspace,
+        table_name=details.table_name,
+        columns=[
+            ColumnInfo(
+                name=c.name,
+                type=c.type,
+                nullable=c.nullable,
+                default=c.default,
+                vector_dimension=dimensions.get(c.name),
+            )
+            for c in details.columns
+        ],
+        row_count=details.row_count,
+        size_mb=details.size_mb,
+        indexes=await _indexes(rt, workspace, table),
+    )
+
+
+async def _indexes(rt: Runtime, workspace: str, table: str) -> list[IndexInfo] | None:
+    sql = (
+        "SELECT indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname"
+    )
+    try:
+        result = await rt.client.query(workspace, sql, [workspace, table], read_only=True)
+    except DeepLakeError:
+        return None
+    return [IndexInfo(name=str(row[0]), definition=str(row[1])) for row in result.rows]
+
+
+async def _vector_dimensions(rt: Runtime, workspace: str, table: str, columns: list[str]) -> dict[str, int]:
+    """The length of the first non-empty vector in each column (one query for all of them)."""
+    if not columns:
+        return {}
+    source = qualified(workspace, table)
+    probes = ", ".join(
+        f"(SELECT array_length({quote_ident(c)}, 1) FROM {source} "
+        f"WHERE array_length({quote_ident(c)}, 1) > 0 LIMIT 1)"
+        for c in columns
+    )
+    try:
+        result = await rt.client.query(workspace, f"SELECT {probes}", read_only=True)
+    except DeepLakeError:
+        return {}
+    row: list[Any] = result.rows[0] if result.rows else []
+    return {c: int(d) for c, d in zip(columns, row, strict=False) if isinstance(d, int)}

@@ -1,0 +1,56 @@
+"""``server_info``: what this server is, what it may do, and whether its backend answers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from deeplake_mcp import __version__
+from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.tools._common import Ctx, runtime
+from deeplake_mcp.tools.write import CHUNK_ROWS, MAX_ROWS_PER_CALL
+
+__all__ = ["ServerInfo", "server_info"]
+
+
+class ServerInfo(BaseModel):
+    version: str
+    backend: str = Field(description="local (embedded, offline) or cloud (managed Deep Lake API)")
+    location: str = Field(description="API URL, or the embedded backend's data directory")
+    default_workspace: str
+    access: str = Field(description="read-only, read-write or destructive")
+    allowed_statement_classes: list[str]
+    limits: dict[str, Any]
+    embedder: str
+    health: dict[str, Any]
+
+
+async def server_info(ctx: Ctx) -> ServerInfo:
+    """Report version, backend, access mode, limits, embedder and backend health."""
+    rt = runtime(ctx)
+    started = time.perf_counter()
+    try:
+        status = await rt.client.health()
+        health: dict[str, Any] = {"ok": True, "status": status.get("status", "ok")}
+    except DeepLakeError as exc:
+        health = {"ok": False, "error": str(exc)}
+    health["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return ServerInfo(
+        version=__version__,
+        backend=rt.backend,
+        location=rt.location,
+        default_workspace=rt.settings.workspace,
+        access=rt.settings.access.value,
+        allowed_statement_classes=[c.label for c in rt.policy.allowed_classes],
+        limits={
+            "max_rows": rt.settings.max_rows,
+            "max_result_chars": rt.settings.max_result_chars,
+            "query_timeout_s": rt.settings.query_timeout,
+            "insert_rows_per_call": MAX_ROWS_PER_CALL,
+            "insert_rows_per_batch": CHUNK_ROWS,
+        },
+        embedder="none: semantic_search takes a query vector (text embeddings are not configured)",
+        health=health,
+    )

@@ -1,0 +1,132 @@
+"""SQL tools: ``query`` (one read-only statement) and ``execute_sql`` (writes, when allowed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlparse
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+from sqlparse import tokens as T
+
+from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.guard import StatementClass, Verdict, classify
+from deeplake_mcp.output import RowsResult, shape_rows
+from deeplake_mcp.tools._common import Ctx, runtime, timeout_ms, tool_error
+from deeplake_mcp.tools.catalog import WorkspaceArg
+
+__all__ = ["StatementResult", "execute_sql", "query"]
+
+_WRAPPABLE = ("SELECT", "WITH", "VALUES", "TABLE")
+
+SqlArg = Annotated[str, Field(description="one PostgreSQL statement; use $1, $2 … for values")]
+ParamsArg = Annotated[
+    list[Any] | None,
+    Field(
+        description="values for $1, $2 …: strings, numbers, booleans, null, lists (vectors), objects (JSON)"
+    ),
+]
+
+
+class StatementResult(BaseModel):
+    """What a write statement did."""
+
+    statement: str = Field(description="the statement kind, e.g. INSERT or CREATE INDEX")
+    statement_class: str = Field(description="read, write or destructive")
+    row_count: int = Field(description="rows affected (or returned, with RETURNING)")
+    columns: list[str] = Field(default_factory=list)
+    rows: list[list[Any]] = Field(default_factory=list)
+    truncated: bool = False
+
+
+async def query(
+    ctx: Ctx,
+    sql: SqlArg,
+    params: ParamsArg = None,
+    workspace: WorkspaceArg = None,
+    max_rows: Annotated[
+        int | None, Field(ge=1, le=10_000, description="row cap for this call (server default when omitted)")
+    ] = None,
+) -> RowsResult:
+    """Run one read-only SQL statement (SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN) and return its rows.
+
+    Unqualified table names resolve to the workspace. Similarity: `embedding <#> ARRAY[…]::float4[]` is
+    cosine similarity, higher is better (ORDER BY score DESC). Results are capped; `truncated` says when
+    more rows exist.
+    """
+    rt = runtime(ctx)
+    ws = rt.workspace(workspace)
+    verdict = rt.policy.check(sql)
+    _refuse_unless_allowed(verdict)
+    if verdict.cls is not StatementClass.READ:
+        raise ToolError(
+            f"query runs read-only statements only, and this one is a {verdict.cls.label} "
+            f"({verdict.reason}). Use execute_sql for writes."
+        )
+    limit = max_rows or rt.settings.max_rows
+    wrapped = _limit_wrapped(sql, limit + 1)
+    try:
+        result = await rt.client.query(ws, wrapped or sql, params, timeout_ms=timeout_ms(rt), read_only=True)
+    except DeepLakeError as exc:
+        raise await tool_error(rt, exc, workspace=ws) from exc
+    return shape_rows(result.columns, result.rows, max_rows=limit, max_chars=rt.settings.max_result_chars)
+
+
+async def execute_sql(
+    ctx: Ctx, sql: SqlArg, params: ParamsArg = None, workspace: WorkspaceArg = None
+) -> StatementResult:
+    """Run one write statement: CREATE TABLE … USING deeplake, CREATE INDEX … USING deeplake_index, INSERT ….
+
+    UPDATE, DELETE, DROP, TRUNCATE and ALTER are destructive and run only when the server allows
+    destructive access. One statement per call; transaction control and session settings are refused.
+    """
+    rt = runtime(ctx)
+    ws = rt.workspace(workspace)
+    verdict = rt.policy.check(sql)
+    _refuse_unless_allowed(verdict)
+    try:
+        result = await rt.client.query(
+            ws, sql, params, timeout_ms=timeout_ms(rt), read_only=verdict.cls is StatementClass.READ
+        )
+    except DeepLakeError as exc:
+        raise await tool_error(rt, exc, workspace=ws) from exc
+    shaped = shape_rows(
+        result.columns, result.rows, max_rows=rt.settings.max_rows, max_chars=rt.settings.max_result_chars
+    )
+    return StatementResult(
+        statement=classify(sql).statement,
+        statement_class=verdict.cls.label,
+        row_count=result.row_count,
+        columns=shaped.columns,
+        rows=shaped.rows,
+        truncated=shaped.truncated,
+    )
+
+
+def _refuse_unless_allowed(verdict: Verdict) -> None:
+    if not verdict.allowed:
+        raise ToolError(f"Refused by the SQL guard: {verdict.reason}")
+
+
+def _limit_wrapped(sql: str, limit: int) -> str | None:
+    """``SELECT * FROM (<sql>) AS q LIMIT n`` for row-returning queries, else ``None``.
+
+    The cap is applied by the backend, so a huge result is never materialised here. The
+    statement's own trailing ``;`` is dropped (comments stay, on their own lines).
+    """
+    if classify(sql).statement not in _WRAPPABLE:
+        return None
+    body = _without_terminator(sql)
+    return f"SELECT * FROM (\n{body}\n) AS _deeplake_mcp_q LIMIT {int(limit)}"
+
+
+def _without_terminator(sql: str) -> str:
+    """The statement text without its final ``;`` (the guard allows only a trailing one)."""
+    tokens = list(sqlparse.lexer.tokenize(sql))  # type: ignore[no-untyped-call]
+    for i in range(len(tokens) - 1, -1, -1):
+        ttype, value = tokens[i]
+        if ttype is T.Punctuation and value == ";":
+            return "".join(v for _, v in tokens[:i]) + "".join(v for _, v in tokens[i + 1 :])
+        if ttype not in T.Whitespace and ttype not in T.Comment and ttype is not T.Newline:
+            break
+    return sql

@@ -1,0 +1,163 @@
+"""``insert_rows``: typed, batched inserts that say exactly what was written when a batch fails."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
+from deeplake_mcp.tools._common import Ctx, known_names, qualified, quote_ident, runtime, tool_error
+from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, describe
+
+__all__ = ["InsertResult", "insert_rows", "plan_chunks"]
+
+MAX_ROWS_PER_CALL = 50_000
+CHUNK_ROWS = 1_000
+CHUNK_BYTES = 4 * 1024 * 1024
+_JSON_TYPES = ("json", "jsonb")
+
+
+class InsertResult(BaseModel):
+    """How many rows were written, in how many batches."""
+
+    table: str
+    workspace: str
+    inserted: int
+    batches: int
+
+
+async def insert_rows(
+    ctx: Ctx,
+    table: Annotated[str, Field(description="table to insert into")],
+    rows: Annotated[
+        list[dict[str, Any]],
+        Field(
+            description="rows as objects keyed by column name; vectors as lists of numbers, JSON as objects"
+        ),
+    ],
+    workspace: WorkspaceArg = None,
+) -> InsertResult:
+    """Insert rows into a table, in batches. Values are sent as parameters, never spliced into SQL.
+
+    Columns missing from a row are inserted as NULL. When a batch fails, the error says which rows were
+    written and which were not, so nothing is lost or written twice.
+    """
+    rt = runtime(ctx)
+    ws = rt.workspace(workspace)
+    if not rows:
+        raise ToolError('`rows` is empty; pass at least one row object, e.g. [{"title": "…"}].')
+    if len(rows) > MAX_ROWS_PER_CALL:
+        raise ToolError(f"{len(rows)} rows is more than {MAX_ROWS_PER_CALL} per call; split the insert.")
+    desc = await describe(rt, ws, table)
+    columns = _columns_of(desc, rows)
+    types = {c.name: c.type.lower() for c in desc.columns}
+    _check_vectors(desc, rows, columns)
+    sql = _insert_sql(ws, table, columns, types)
+    params = [[_param(row.get(c), types[c]) for c in columns] for row in rows]
+    written = 0
+    chunks = plan_chunks(params)
+    for start, end in chunks:
+        try:
+            await rt.client.query_batch(ws, sql, params[start:end])
+        except DeepLakeError as exc:
+            detail = str(await tool_error(rt, exc, workspace=ws, table=table))
+            raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
+        written = end
+    return InsertResult(table=table, workspace=ws, inserted=written, batches=len(chunks))
+
+
+def plan_chunks(
+    params: Sequence[Sequence[Any]], *, max_rows: int = CHUNK_ROWS, max_bytes: int = CHUNK_BYTES
+) -> list[tuple[int, int]]:
+    """Split rows into ``[start, end)`` batches bounded by row count and by JSON size."""
+    chunks: list[tuple[int, int]] = []
+    start, size = 0, 0
+    for i, row in enumerate(params):
+        row_bytes = len(json.dumps(row, separators=(",", ":"), default=str))
+        if i > start and (i - start >= max_rows or size + row_bytes > max_bytes):
+            chunks.append((start, i))
+            start, size = i, 0
+        size += row_bytes
+    if start < len(params):
+        chunks.append((start, len(params)))
+    return chunks
+
+
+def _columns_of(desc: TableDescription, rows: list[dict[str, Any]]) -> list[str]:
+    known = [c.name for c in desc.columns]
+    seen: dict[str, None] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not row:
+            raise ToolError(f"rows[{i}] is not a non-empty object of column values.")
+        for key in row:
+            if key not in known:
+                raise ToolError(
+                    f"rows[{i}] has column {key!r}, which {desc.table_name!r} does not have; "
+                    f"columns are: {known_names(known)}."
+                )
+            seen.setdefault(key)
+    return list(seen)
+
+
+def _check_vectors(desc: TableDescription, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Every vector is a list of finite numbers with the column's dimension (checked before writing)."""
+    for col in desc.columns:
+        if col.name not in columns or col.type.lower() not in VECTOR_TYPES:
+            continue
+        expected = col.vector_dimension
+        for i, row in enumerate(rows):
+            value = row.get(col.name)
+            if value is None:
+                continue
+            if not isinstance(value, list) or not all(
+                isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
+            ):
+                raise ToolError(f"rows[{i}].{col.name} must be a list of finite numbers (a vector).")
+            if expected is None:
+                expected = len(value)
+            if len(value) != expected:
+                raise ToolError(
+                    f"rows[{i}].{col.name} has {len(value)} dimensions but column {col.name!r} holds "
+                    f"{expected}-dimensional vectors; nothing was written."
+                )
+
+
+def _insert_sql(workspace: str, table: str, columns: list[str], types: dict[str, str]) -> str:
+    names = ", ".join(quote_ident(c) for c in columns)
+    values = ", ".join(f"${i}{_cast(types[c])}" for i, c in enumerate(columns, start=1))
+    return f"INSERT INTO {qualified(workspace, table)} ({names}) VALUES ({values})"
+
+
+def _cast(pg_type: str) -> str:
+    if pg_type in VECTOR_TYPES:
+        return "::float4[]"
+    if pg_type in _JSON_TYPES:
+        return f"::{pg_type}"
+    return ""
+
+
+def _param(value: Any, pg_type: str) -> Any:
+    """JSON columns take any JSON value; encode it as JSON text so strings stay JSON strings."""
+    if pg_type in _JSON_TYPES and value is not None:
+        return json.dumps(value)
+    return value
+
+
+def _partial_failure(total: int, start: int, end: int, exc: DeepLakeError, detail: str) -> str:
+    ambiguous = isinstance(exc, DeepLakeConnectionError | ServerError)
+    fate = (
+        "may or may not have been written (the service gave no clear answer); check with a query before "
+        "retrying them"
+        if ambiguous
+        else "were not written"
+    )
+    parts = [f"rows[0:{start}] ({start} rows) were written" if start else "no rows were written before it"]
+    parts.append(f"rows[{start}:{end}] {fate}")
+    if end < total:
+        parts.append(f"rows[{end}:{total}] were not attempted")
+    return f"Batch rows[{start}:{end}] failed: {detail} — " + "; ".join(parts) + "."
