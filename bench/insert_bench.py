@@ -51,8 +51,10 @@ async def run(rows: int, dim: int, repeat: int) -> dict[str, Any]:
             table = f"bench_{uuid.uuid4().hex[:8]}"
             created = await client.call_tool(
                 "execute_sql",
-                {"sql": f"CREATE TABLE {table} (id TEXT, content TEXT, metadata JSONB, embedding FLOAT4[]) "
-                 "USING deeplake"},
+                {
+                    "sql": f"CREATE TABLE {table} (id TEXT, content TEXT, metadata JSONB, embedding FLOAT4[]) "
+                    "USING deeplake"
+                },
             )
             assert not created.is_error, created.content
             started = time.perf_counter()
@@ -97,8 +99,10 @@ def main() -> None:
     result = asyncio.run(run(args.rows, args.dim, args.repeat))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "insert.json").write_text(json.dumps(result, indent=2))
-    print(f"{result['rows']} rows × {result['dimensions']} dims: median {result['median_s']:.2f} s "
-          f"({result['rows_per_s']:.0f} rows/s); runs: {', '.join(f'{s:.2f}' for s in result['seconds'])}")
+    print(
+        f"{result['rows']} rows × {result['dimensions']} dims: median {result['median_s']:.2f} s "
+        f"({result['rows_per_s']:.0f} rows/s); runs: {', '.join(f'{s:.2f}' for s in result['seconds'])}"
+    )
     plot(result)
 
 

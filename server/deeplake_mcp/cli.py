@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,7 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] == "check-sql":
         from deeplake_mcp.guard import run_check_sql
 
-        return run_check_sql(args[1:], sys.stdin, sys.stdout)
+        try:
+            return run_check_sql(args[1:], sys.stdin, sys.stdout)
+        except BrokenPipeError:  # e.g. `check-sql --jsonl < big.jsonl | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     parser = _parser()
     ns = parser.parse_args(args)
     command = ns.command or "serve"

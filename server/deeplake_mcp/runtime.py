@@ -49,7 +49,7 @@ async def open_runtime(
     ``transport`` replaces the network (tests pass ``httpx.MockTransport``); it is ignored
     in embedded mode, where the client reaches the local API in-process.
     """
-    timeouts = Timeouts(query=settings.query_timeout + 5)
+    timeouts = Timeouts(query=settings.query_timeout + 1)
     backend = settings.effective_backend
     async with AsyncExitStack() as stack:
         if backend == "local":

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import SERVER_CMD, wait_for, free_port, server_env
+from conftest import SERVER_CMD, free_port, server_env, wait_for
 from mcp_helpers import payload
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -300,3 +300,21 @@ async def test_server_keeps_serving_after_bad_input(client: Client) -> None:
     result = await client.call_tool("semantic_search", {"table": "t", "vector": "not a list"})
     assert result.is_error
     assert (await call(client, "query", sql="SELECT 1 AS one"))["rows"] == [[1]]
+
+
+async def test_insert_rows_reports_progress(data_dir: Path) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with Client(build_server(settings_for(data_dir))) as client:
+        table = unique("progress")
+        await call(client, "execute_sql", sql=f"CREATE TABLE {table} (n INT) USING deeplake")
+        rows = [{"n": i} for i in range(2500)]
+        result = await client.call_tool(
+            "insert_rows", {"table": table, "rows": rows}, progress_callback=on_progress
+        )
+        assert payload(result)["batches"] == 3
+    assert [p[0] for p in progress] == [1000, 2000, 2500]
+    assert progress[-1][1] == 2500

@@ -25,8 +25,14 @@ def test_all_matches_public_names() -> None:
     public = sorted(name for name in vars(guard) if not name.startswith("_"))
     assert guard.__all__ == sorted(guard.__all__)
     assert set(guard.__all__) == {
-        "AccessMode", "Classification", "Policy", "StatementClass", "Verdict",
-        "check_filter", "classify", "run_check_sql",
+        "AccessMode",
+        "Classification",
+        "Policy",
+        "StatementClass",
+        "Verdict",
+        "check_filter",
+        "classify",
+        "run_check_sql",
     }
     assert set(public) == set(guard.__all__)
     assert callable(check_filter) and callable(run_check_sql)
@@ -79,7 +85,11 @@ def test_policy_classes(mode: AccessMode, allowed: tuple[StatementClass, ...]) -
 
 
 def test_verdict_to_json() -> None:
-    assert Verdict(True, R, "read (SELECT)").to_json() == {"allowed": True, "class": "read", "reason": "read (SELECT)"}
+    assert Verdict(True, R, "read (SELECT)").to_json() == {
+        "allowed": True,
+        "class": "read",
+        "reason": "read (SELECT)",
+    }
     assert Verdict(False, X, "x").to_json() == {"allowed": False, "class": "never", "reason": "x"}
 
 

@@ -29,9 +29,7 @@ def test_default_mode_is_read_only() -> None:
     assert "--access read-only" in str(verdicts[0]["reason"])
 
 
-@pytest.mark.parametrize(
-    ("mode", "code"), [("read-only", 1), ("read-write", 1), ("destructive", 0)]
-)
+@pytest.mark.parametrize(("mode", "code"), [("read-only", 1), ("read-write", 1), ("destructive", 0)])
 def test_mode_flag(mode: str, code: int) -> None:
     assert _run(["--mode", mode, "DELETE FROM t"])[0] == code
 
@@ -63,11 +61,15 @@ def test_jsonl_keeps_order_and_skips_blank_lines() -> None:
 
 
 def test_jsonl_all_allowed() -> None:
-    code, verdicts = _run(["--jsonl"], json.dumps({"sql": "SELECT 1"}) + "\n" + json.dumps({"sql": "VALUES (1)"}))
+    code, verdicts = _run(
+        ["--jsonl"], json.dumps({"sql": "SELECT 1"}) + "\n" + json.dumps({"sql": "VALUES (1)"})
+    )
     assert code == 0 and len(verdicts) == 2
 
 
-@pytest.mark.parametrize("line", ["not json", "[1, 2]", '{"sql": 5}', '{"query": "SELECT 1"}', '"SELECT 1"', "{"])
+@pytest.mark.parametrize(
+    "line", ["not json", "[1, 2]", '{"sql": 5}', '{"query": "SELECT 1"}', '"SELECT 1"', "{"]
+)
 def test_jsonl_bad_line(line: str) -> None:
     code, verdicts = _run(["--jsonl"], json.dumps({"sql": "SELECT 1"}) + "\n" + line + "\n")
     assert code == 1
@@ -82,7 +84,13 @@ def test_jsonl_empty_input() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--mode", "write", "SELECT 1"], ["--mode"], ["--bogus"], ["--jsonl", "SELECT 1"], ["SELECT 1", "SELECT 2"]],
+    [
+        ["--mode", "write", "SELECT 1"],
+        ["--mode"],
+        ["--bogus"],
+        ["--jsonl", "SELECT 1"],
+        ["SELECT 1", "SELECT 2"],
+    ],
 )
 def test_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, verdicts = _run(argv)

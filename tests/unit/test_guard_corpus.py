@@ -14,7 +14,11 @@ from deeplake_mcp.guard._classify import analyse
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "sql-guard-samples.jsonl"
 CORPUS = Path(__file__).with_name("guard_cases.jsonl")
-MODES = {"read_only": AccessMode.READ_ONLY, "write": AccessMode.READ_WRITE, "destructive": AccessMode.DESTRUCTIVE}
+MODES = {
+    "read_only": AccessMode.READ_ONLY,
+    "write": AccessMode.READ_WRITE,
+    "destructive": AccessMode.DESTRUCTIVE,
+}
 # Cases that only PostgreSQL's grammar rejects: without pglast the guard classifies them by
 # their statement kind, and the server would answer with a syntax error.
 SYNTAX_ONLY = {

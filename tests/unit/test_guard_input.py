@@ -12,7 +12,9 @@ X = StatementClass.NEVER
 LIMIT = 256 * 1024
 
 
-@pytest.mark.parametrize("value", [None, 123, 1.5, b"SELECT 1", bytearray(b"SELECT 1"), ["SELECT 1"], object()])
+@pytest.mark.parametrize(
+    "value", [None, 123, 1.5, b"SELECT 1", bytearray(b"SELECT 1"), ["SELECT 1"], object()]
+)
 def test_non_string(value: object) -> None:
     found = classify(value)
     assert found.cls is X
@@ -30,7 +32,9 @@ def test_no_statement(sql: str) -> None:
     assert found.reason.startswith("no SQL statement")
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"])
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"]
+)
 def test_control_characters(char: str) -> None:
     for sql in (f"SELECT 1{char}", f"SELECT '{char}'", f"-- {char}\nSELECT 1"):
         found = classify(sql)
@@ -70,8 +74,18 @@ def test_size_limit_in_bytes() -> None:
         "SELECT " + "LEFT " + " " * 200000 + "x",
         "SELECT " + "ARRAY [1" + " " * 200000 + "]",
     ],
-    ids=["many-literals", "quotes", "dollars", "comment-openers", "line-comments", "parens", "words",
-         "double-quotes", "join-prefix", "bracket"],
+    ids=[
+        "many-literals",
+        "quotes",
+        "dollars",
+        "comment-openers",
+        "line-comments",
+        "parens",
+        "words",
+        "double-quotes",
+        "join-prefix",
+        "bracket",
+    ],
 )
 def test_adversarial_input_is_fast(sql: str) -> None:
     start = time.perf_counter()

@@ -25,6 +25,7 @@ from deeplake_mcp.deeplake._errors import (
 )
 from deeplake_mcp.deeplake._models import (
     Column,
+    Member,
     Organization,
     QueryResult,
     TableDetails,
@@ -47,6 +48,7 @@ __all__ = [
     "DeepLakeConnectionError",
     "DeepLakeError",
     "DeepLakeTimeoutError",
+    "Member",
     "NotFoundError",
     "Organization",
     "PaymentRequiredError",

@@ -7,9 +7,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -33,6 +33,7 @@ from deeplake_mcp.deeplake._errors import (
     error_class_for,
 )
 from deeplake_mcp.deeplake._models import (
+    Member,
     Organization,
     QueryResult,
     TableDetails,
@@ -123,19 +124,92 @@ class DeepLakeClient:
         body = await self._request("GET", "/health")
         return body if isinstance(body, dict) else {"status": str(body)}
 
+    async def ready(self) -> dict[str, Any]:
+        """``GET /ready``: ``{"status": "ready"}`` when the service can take requests."""
+        body = await self._request("GET", "/ready")
+        return body if isinstance(body, dict) else {"status": str(body)}
+
     async def me(self) -> User:
         """``GET /me``: the user the key belongs to."""
         return self._parse(User, await self._request("GET", "/me"))
+
+    # -- organizations ------------------------------------------------------------------
 
     async def list_organizations(self) -> list[Organization]:
         """``GET /organizations``."""
         return self._parse_list(Organization, await self._request("GET", "/organizations"))
 
-    # -- workspaces and tables ------------------------------------------------------------
+    async def get_organization(self, org_id: str) -> Organization:
+        """``GET /organizations/{org_id}`` (the service wraps it as ``{"organization": {...}}``)."""
+        body = await self._request("GET", f"/organizations/{_seg(org_id)}")
+        return self._parse(Organization, _unwrap(body, "organization"))
+
+    async def create_organization(self, org_id: str, name: str) -> Organization:
+        """``POST /organizations`` with ``{"id", "name"}``; the new organisation."""
+        payload = {"id": org_id, "name": name}
+        body = await self._request("POST", "/organizations", json=payload)
+        return self._parse(Organization, _unwrap(body, "organization") or payload)
+
+    async def update_organization(self, org_id: str, name: str) -> Organization:
+        """``PATCH /organizations/{org_id}`` with ``{"name"}``; the renamed organisation."""
+        body = await self._request("PATCH", f"/organizations/{_seg(org_id)}", json={"name": name})
+        return self._parse(Organization, _unwrap(body, "organization") or {"id": org_id, "name": name})
+
+    async def delete_organization(self, org_id: str) -> None:
+        """``DELETE /organizations/{org_id}`` (204)."""
+        await self._request("DELETE", f"/organizations/{_seg(org_id)}")
+
+    # -- members ------------------------------------------------------------------------
+
+    async def list_members(self, org_id: str) -> list[Member]:
+        """``GET /organizations/{org_id}/members`` (``{"members": [...]}``)."""
+        body = await self._request("GET", f"/organizations/{_seg(org_id)}/members")
+        return self._parse_list(Member, body, key="members")
+
+    async def invite_member(self, org_id: str, email: str, role: str) -> Member:
+        """``POST /organizations/{org_id}/members`` with ``{"email", "role"}`` (``admin`` or ``member``)."""
+        payload = {"email": email, "role": role}
+        body = await self._request("POST", f"/organizations/{_seg(org_id)}/members", json=payload)
+        return self._parse(Member, _unwrap(body, "member") or payload)
+
+    async def update_member_role(self, org_id: str, user_id: str, role: str) -> Member:
+        """``PATCH /organizations/{org_id}/members/{user_id}`` with ``{"role"}``."""
+        body = await self._request(
+            "PATCH", f"/organizations/{_seg(org_id)}/members/{_seg(user_id)}", json={"role": role}
+        )
+        return self._parse(Member, _unwrap(body, "member") or {"user_id": user_id, "role": role})
+
+    async def remove_member(self, org_id: str, user_id: str) -> None:
+        """``DELETE /organizations/{org_id}/members/{user_id}`` (204)."""
+        await self._request("DELETE", f"/organizations/{_seg(org_id)}/members/{_seg(user_id)}")
+
+    # -- workspaces ---------------------------------------------------------------------
 
     async def list_workspaces(self) -> list[Workspace]:
         """``GET /workspaces``."""
         return self._parse_list(Workspace, await self._request("GET", "/workspaces"))
+
+    async def get_workspace(self, workspace: str) -> Workspace:
+        """``GET /workspaces/{workspace}``."""
+        body = await self._request("GET", f"/workspaces/{_seg(workspace)}")
+        return self._parse(Workspace, _unwrap(body, "workspace"))
+
+    async def create_workspace(self, workspace: str, name: str | None = None) -> Workspace:
+        """``POST /workspaces`` with ``{"id", "name"}``; the name defaults to the id."""
+        payload = {"id": workspace, "name": name or workspace}
+        body = await self._request("POST", "/workspaces", json=payload)
+        return self._parse(Workspace, _unwrap(body, "workspace") or payload)
+
+    async def update_workspace(self, workspace: str, name: str) -> Workspace:
+        """``PATCH /workspaces/{workspace}`` with ``{"name"}``; the renamed workspace."""
+        body = await self._request("PATCH", f"/workspaces/{_seg(workspace)}", json={"name": name})
+        return self._parse(Workspace, _unwrap(body, "workspace") or {"id": workspace, "name": name})
+
+    async def delete_workspace(self, workspace: str) -> None:
+        """``DELETE /workspaces/{workspace}`` (204): the workspace and all its tables are gone."""
+        await self._request("DELETE", f"/workspaces/{_seg(workspace)}")
+
+    # -- tables -------------------------------------------------------------------------
 
     async def list_tables(self, workspace: str) -> list[TableSummary]:
         """``GET /workspaces/{workspace}/tables``."""
@@ -146,6 +220,41 @@ class DeepLakeClient:
         """``GET /workspaces/{workspace}/tables/{table}``: columns, row count, size."""
         body = await self._request("GET", f"/workspaces/{_seg(workspace)}/tables/{_seg(table)}")
         return self._parse(TableDetails, body)
+
+    async def create_table(self, workspace: str, table: str, schema: Mapping[str, str]) -> TableDetails:
+        """``POST /workspaces/{workspace}/tables`` with ``{"table_name", "table_schema": {column: SQL type}}``.
+
+        Creates an empty ``USING deeplake`` table. Returns the table as the service describes it,
+        or just its name when the service answers with an empty body. ConflictError if it exists.
+        """
+        payload = {"table_name": table, "table_schema": dict(schema)}
+        body = await self._request(
+            "POST", f"/workspaces/{_seg(workspace)}/tables", json=payload, wait=self._timeouts.upload
+        )
+        return self._parse(TableDetails, _unwrap(body, "table") or {"table_name": table})
+
+    async def upload_table(
+        self, workspace: str, table: str, filename: str, content: bytes | IO[bytes]
+    ) -> TableDetails:
+        """``POST /workspaces/{workspace}/tables`` as ``multipart/form-data``: a CSV or JSON file.
+
+        Sends the form fields ``file``, ``filename`` and ``table_name``; the service infers the
+        schema from the file. A file object is read whole before sending. ConflictError if the
+        table exists.
+        """
+        data = content if isinstance(content, bytes) else content.read()
+        body = await self._request(
+            "POST",
+            f"/workspaces/{_seg(workspace)}/tables",
+            files={"file": (filename, data, _content_type(filename))},
+            data={"filename": filename, "table_name": table},
+            wait=self._timeouts.upload,
+        )
+        return self._parse(TableDetails, _unwrap(body, "table") or {"table_name": table})
+
+    async def drop_table(self, workspace: str, table: str) -> None:
+        """``DELETE /workspaces/{workspace}/tables/{table}`` (204)."""
+        await self._request("DELETE", f"/workspaces/{_seg(workspace)}/tables/{_seg(table)}")
 
     # -- SQL ----------------------------------------------------------------------------
 
@@ -169,7 +278,7 @@ class DeepLakeClient:
             payload["timeout_ms"] = timeout_ms
         wait = self._timeouts.query
         if timeout_ms is not None:
-            wait = max(wait, timeout_ms / 1000 + 5)
+            wait = max(wait, timeout_ms / 1000 + 1)
         body = await self._request(
             "POST",
             f"/workspaces/{_seg(workspace)}/tables/query",
@@ -200,6 +309,8 @@ class DeepLakeClient:
         path: str,
         *,
         json: Any = None,
+        files: Any = None,
+        data: Any = None,
         wait: float | None = None,
         idempotent: bool | None = None,
     ) -> Any:
@@ -211,6 +322,10 @@ class DeepLakeClient:
         """
         safe = method == "GET" if idempotent is None else idempotent
         kwargs: dict[str, Any] = {"json": json} if json is not None else {}
+        if files is not None:
+            kwargs["files"] = files
+        if data is not None:
+            kwargs["data"] = data
         if wait is not None:
             kwargs["timeout"] = httpx.Timeout(wait, connect=self._timeouts.connect)
         deadline = time.monotonic() + self._retries.max_total
@@ -305,6 +420,27 @@ class DeepLakeClient:
 def _seg(name: str) -> str:
     """One URL path segment: every reserved character escaped, so names cannot change the route."""
     return quote(name, safe="")
+
+
+def _unwrap(body: Any, key: str) -> Any:
+    """The object inside ``{key: {...}}`` or ``{"data": {...}}``; anything else as it is."""
+    if isinstance(body, dict):
+        for wrapper in (key, "data"):
+            inner = body.get(wrapper)
+            if isinstance(inner, dict):
+                return inner
+    return body
+
+
+def _content_type(filename: str) -> str:
+    lowered = filename.lower()
+    if lowered.endswith(".csv"):
+        return "text/csv"
+    if lowered.endswith((".jsonl", ".ndjson")):
+        return "application/x-ndjson"
+    if lowered.endswith(".json"):
+        return "application/json"
+    return "application/octet-stream"
 
 
 def _decode_body(response: httpx.Response) -> Any:

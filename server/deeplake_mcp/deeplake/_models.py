@@ -1,17 +1,19 @@
 """Typed views of the Deep Lake API's JSON responses.
 
-The service is known to vary (bare arrays vs ``{"data": [...]}``, missing fields), so
-every model ignores unknown fields and gives optional fields a default.
+The service is known to vary (bare arrays vs ``{"data": [...]}``, objects wrapped as
+``{"organization": {...}}``, missing fields, empty bodies), so every model ignores unknown
+fields and gives optional fields a default; the client unwraps the known envelopes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 __all__ = [
     "Column",
+    "Member",
     "Organization",
     "QueryResult",
     "TableDetails",
@@ -35,12 +37,25 @@ class User(_Model):
 class Organization(_Model):
     id: str
     name: str = ""
+    creator: str | None = None
+    created_at: str | None = None
+
+
+class Member(_Model):
+    """One member of an organisation; ``user_id`` is also read from ``id``."""
+
+    user_id: str = Field(default="", validation_alias=AliasChoices("user_id", "id"))
+    name: str = ""
+    email: str = ""
+    role: str = ""
 
 
 class Workspace(_Model):
     id: str
     name: str = ""
     org_id: str | None = None
+    type: str | None = None
+    created_at: str | None = None
 
 
 class TableSummary(_Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from typing import TextIO
 
 from ._classes import AccessMode, StatementClass
@@ -38,20 +39,23 @@ def run_check_sql(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
         args = parser.parse_args(argv)
         if args.jsonl and args.sql is not None:
             parser.error("give either SQL as an argument or --jsonl, not both")
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else _USAGE_ERROR
+    except SystemExit:  # argparse has printed the usage and the error to stderr
+        return _USAGE_ERROR
     if args.help:
         parser.print_help(stdout)
         return 0
     policy = Policy(AccessMode(args.mode))
+    verdicts: Iterator[Verdict]
     if args.jsonl:
         lines = enumerate(stdin, 1)
-        verdicts = [_line_verdict(policy, number, line) for number, line in lines if line.strip()]
+        verdicts = (_line_verdict(policy, number, line) for number, line in lines if line.strip())
     else:
-        verdicts = [policy.check(args.sql if args.sql is not None else stdin.read())]
+        verdicts = iter([policy.check(args.sql if args.sql is not None else stdin.read())])
+    all_allowed = True
     for verdict in verdicts:
         stdout.write(json.dumps(verdict.to_json()) + "\n")
-    return 0 if all(verdict.allowed for verdict in verdicts) else 1
+        all_allowed = all_allowed and verdict.allowed
+    return 0 if all_allowed else 1
 
 
 def _line_verdict(policy: Policy, number: int, line: str) -> Verdict:
@@ -63,6 +67,6 @@ def _line_verdict(policy: Policy, number: int, line: str) -> Verdict:
         return Verdict(
             False,
             StatementClass.NEVER,
-            f"line {number} is not a JSON object with a string \"sql\" field",
+            f'line {number} is not a JSON object with a string "sql" field',
         )
     return policy.check(item["sql"])

@@ -17,8 +17,11 @@ __all__ = ["deep_scan"]
 _W, _D, _X = StatementClass.WRITE, StatementClass.DESTRUCTIVE, StatementClass.NEVER
 _STRUCTURAL = frozenset({"INTO", "FOR", "DO", "LANGUAGE"})
 _LOCKS = (("NO", "KEY", "UPDATE"), ("KEY", "SHARE"), ("UPDATE",), ("SHARE",))
-_BODY_STATEMENTS = {"DO": "inside the DO body", "CREATE FUNCTION": "inside the function body",
-                    "CREATE PROCEDURE": "inside the procedure body"}
+_BODY_STATEMENTS = {
+    "DO": "inside the DO body",
+    "CREATE FUNCTION": "inside the function body",
+    "CREATE PROCEDURE": "inside the procedure body",
+}
 
 
 def deep_scan(code: list[Code], label: str) -> Finding | None:
@@ -84,7 +87,7 @@ def _structural(code: list[Code], i: int, key: str, body_where: str | None) -> F
     elif key == "DO":
         if word_at(code, i + 1) == "UPDATE":
             return Finding(_D, "upsert (ON CONFLICT DO UPDATE)", "ON CONFLICT DO UPDATE")
-    elif body_where is not None and i + 1 < len(code):
+    elif body_where is not None and code[i].depth == 0 and i + 1 < len(code):
         following = code[i + 1]
         if following.kind == "str":
             return language_finding(following.text.strip("'").lower())

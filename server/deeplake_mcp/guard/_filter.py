@@ -19,10 +19,25 @@ __all__ = ["check_filter"]
 _STATEMENT = "WHERE"
 _PREFIX = "SELECT 1 WHERE ("
 _HINT = "write one boolean expression, e.g. metadata->>'source' = 'manual' AND year > 2020"
-_EXTENDING = frozenset({
-    "UNION", "INTERSECT", "EXCEPT", "ORDER", "LIMIT", "OFFSET", "FETCH", "GROUP", "HAVING",
-    "WINDOW", "FOR", "INTO", "RETURNING", "WHERE", "SELECT",
-})
+_EXTENDING = frozenset(
+    {
+        "UNION",
+        "INTERSECT",
+        "EXCEPT",
+        "ORDER",
+        "LIMIT",
+        "OFFSET",
+        "FETCH",
+        "GROUP",
+        "HAVING",
+        "WINDOW",
+        "FOR",
+        "INTO",
+        "RETURNING",
+        "WHERE",
+        "SELECT",
+    }
+)
 
 
 def check_filter(expr: object) -> Classification:
@@ -51,8 +66,10 @@ def _check(expr: object) -> Classification:
             return _result(never(f"{token.key} outside parentheses in a filter", _HINT))
     wrapped = f"{_PREFIX}{text})"
     classification = analyse(wrapped, second_opinion=_pgcheck.AVAILABLE)
-    if classification.cls is not StatementClass.NEVER and _pgcheck.AVAILABLE and not (
-        _pgcheck.is_where_only(wrapped)
+    if (
+        classification.cls is not StatementClass.NEVER
+        and _pgcheck.AVAILABLE
+        and not _pgcheck.is_where_only(wrapped)
     ):
         return _result(never("filter that is more than one boolean expression", _HINT))
     return Classification(

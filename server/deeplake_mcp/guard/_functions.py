@@ -24,8 +24,16 @@ _X_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "reading, listing or writing files on the database host is not available through this server",
         (
-            "pg_read_file", "pg_read_binary_file", "pg_stat_file", "lo_import", "lo_export",
-            "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync", "pg_logdir_ls",
+            "pg_read_file",
+            "pg_read_binary_file",
+            "pg_stat_file",
+            "lo_import",
+            "lo_export",
+            "pg_file_write",
+            "pg_file_rename",
+            "pg_file_unlink",
+            "pg_file_sync",
+            "pg_logdir_ls",
         ),
         ("pg_ls_",),
     ),
@@ -37,16 +45,33 @@ _X_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "server and cluster administration is not available through this server",
         (
-            "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
-            "pg_rotate_logfile_old", "pg_promote", "pg_switch_wal", "pg_create_restore_point",
-            "pg_backup_start", "pg_backup_stop", "pg_start_backup", "pg_stop_backup",
-            "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
-            "pg_drop_replication_slot", "pg_copy_physical_replication_slot",
-            "pg_copy_logical_replication_slot", "pg_replication_slot_advance",
-            "pg_sync_replication_slots", "pg_logical_emit_message", "pg_log_backend_memory_contexts",
-            "pg_replication_origin_create", "pg_replication_origin_drop",
-            "pg_replication_origin_advance", "pg_replication_origin_session_setup",
-            "pg_replication_origin_session_reset", "pg_replication_origin_xact_setup",
+            "pg_terminate_backend",
+            "pg_cancel_backend",
+            "pg_reload_conf",
+            "pg_rotate_logfile",
+            "pg_rotate_logfile_old",
+            "pg_promote",
+            "pg_switch_wal",
+            "pg_create_restore_point",
+            "pg_backup_start",
+            "pg_backup_stop",
+            "pg_start_backup",
+            "pg_stop_backup",
+            "pg_create_physical_replication_slot",
+            "pg_create_logical_replication_slot",
+            "pg_drop_replication_slot",
+            "pg_copy_physical_replication_slot",
+            "pg_copy_logical_replication_slot",
+            "pg_replication_slot_advance",
+            "pg_sync_replication_slots",
+            "pg_logical_emit_message",
+            "pg_log_backend_memory_contexts",
+            "pg_replication_origin_create",
+            "pg_replication_origin_drop",
+            "pg_replication_origin_advance",
+            "pg_replication_origin_session_setup",
+            "pg_replication_origin_session_reset",
+            "pg_replication_origin_xact_setup",
             "pg_replication_origin_xact_reset",
         ),
         ("pg_wal_replay_", "pg_logical_slot_", "binary_upgrade_"),
@@ -64,22 +89,44 @@ _X_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "it runs SQL from a string that the guard cannot check; run the inner query directly",
         (
-            "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml",
-            "cursor_to_xmlschema", "ts_stat", "ts_rewrite",
+            "query_to_xml",
+            "query_to_xmlschema",
+            "query_to_xml_and_xmlschema",
+            "cursor_to_xml",
+            "cursor_to_xmlschema",
+            "ts_stat",
+            "ts_rewrite",
         ),
         (),
     ),
 )
 
 _EXACT: dict[str, tuple[StatementClass, str]] = {
-    **{name: (_W, "") for name in (
-        "nextval", "setval", "lo_create", "lo_creat", "lo_from_bytea", "lo_put", "lowrite",
-        "txid_current", "pg_current_xact_id", "pg_notify",
-    )},
-    **{name: (_D, "") for name in (
-        "lo_unlink", "lo_truncate", "lo_truncate64", "pg_stat_statements_reset",
-        "pg_import_system_collations",
-    )},
+    **{
+        name: (_W, "")
+        for name in (
+            "nextval",
+            "setval",
+            "lo_create",
+            "lo_creat",
+            "lo_from_bytea",
+            "lo_put",
+            "lowrite",
+            "txid_current",
+            "pg_current_xact_id",
+            "pg_notify",
+        )
+    },
+    **{
+        name: (_D, "")
+        for name in (
+            "lo_unlink",
+            "lo_truncate",
+            "lo_truncate64",
+            "pg_stat_statements_reset",
+            "pg_import_system_collations",
+        )
+    },
     **{name: (_X, hint) for hint, names, _ in _X_GROUPS for name in names},
 }
 _PREFIXES: tuple[tuple[str, StatementClass, str], ...] = (
@@ -91,10 +138,24 @@ _PREFIX_STARTS = tuple({prefix[:3] for prefix, _, _ in _PREFIXES})
 TRUSTED_LANGUAGES = frozenset({"sql", "plpgsql", "plperl", "pltcl", "plv8", "pllua", "pljava"})
 """Languages a function or DO block may use; anything else (c, internal, untrusted PLs) is X."""
 
-X_EXTENSIONS = frozenset({
-    "dblink", "adminpack", "file_fdw", "postgres_fdw", "lo", "plpython3u", "plpythonu",
-    "plpython2u", "plperlu", "pltclu", "plsh", "plr", "pljavau", "plluau",
-})
+X_EXTENSIONS = frozenset(
+    {
+        "dblink",
+        "adminpack",
+        "file_fdw",
+        "postgres_fdw",
+        "lo",
+        "plpython3u",
+        "plpythonu",
+        "plpython2u",
+        "plperlu",
+        "pltclu",
+        "plsh",
+        "plr",
+        "pljavau",
+        "plluau",
+    }
+)
 """Extensions that give access to host files, other servers or the host itself."""
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")

@@ -179,10 +179,12 @@ class _Scanner:
             # subscript or constructor. Re-read the inside when it cannot hide a quote or comment.
             inner = value[1:-1]
             if _BRACKET_UNSAFE.search(inner):
-                raise _Reject(never(
-                    "square brackets around quotes, comments or ';'",
-                    "remove the space before '[' (ARRAY[...], x[1])",
-                ))
+                raise _Reject(
+                    never(
+                        "square brackets around quotes, comments or ';'",
+                        "remove the space before '[' (ARRAY[...], x[1])",
+                    )
+                )
             self._punct("[")
             self.feed(lex(inner), start + 1)
             self._punct("]")
@@ -200,6 +202,8 @@ class _Scanner:
     def _tzcast(self, value: str, start: int) -> None:
         # "AT TIME ZONE 'UTC'" is one sqlparse token; split it into words and a literal.
         quote = value.index("'")
+        if not value[:quote].isascii():
+            raise _Reject(_non_ascii(value[:quote]))
         head = value[:quote].split()
         if head[0].upper() != "AT":
             raise _Reject(never("a quote directly after WITH", _hints.SYNTAX))
@@ -216,11 +220,13 @@ class _Scanner:
                 continue
             if marker.group().startswith("#"):
                 raise _Reject(_hash())
-            raise _Reject(never(
-                f"{marker.group()!r} that does not start a complete comment",
-                _HINT_MARKER,
-                subject=f"a {marker.group()!r} outside a complete comment",
-            ))
+            raise _Reject(
+                never(
+                    f"{marker.group()!r} that does not start a complete comment",
+                    _HINT_MARKER,
+                    subject=f"a {marker.group()!r} outside a complete comment",
+                )
+            )
 
     def resolve_unicode_names(self) -> None:
         code = self.code
@@ -239,9 +245,9 @@ class _Scanner:
             try:
                 decoded = _functions.decode_unicode_identifier(token.text[1:-1].replace('""', '"'), escape)
             except ValueError as exc:
-                raise _Reject(never(
-                    f"U& identifier with {exc}", "write the name without U& escapes"
-                )) from exc
+                raise _Reject(
+                    never(f"U& identifier with {exc}", "write the name without U& escapes")
+                ) from exc
             out.append(Code("name", "U&" + token.text, _functions.normalise_name(decoded), token.depth))
             i += 1
         self.code = out
@@ -310,7 +316,7 @@ def _hash() -> Finding:
 
 
 def _bad_token(value: str) -> Finding:
-    if value in "'\"$":
+    if value in ("'", '"', "$"):
         return never(f"unterminated quote or dollar quote ({value})", _hints.SYNTAX)
     if value == "\\" or value.startswith("\\"):
         return never("backslash outside a string", _hints.SYNTAX)

@@ -64,16 +64,40 @@ _FAMILIES: dict[str, tuple[str, StatementClass]] = {
     "CompositeTypeStmt": ("CREATE", _D),
 }
 _TRANSACTION = frozenset({"TransactionStmt", "ConstraintsSetStmt"})
-_SESSION = frozenset({
-    "VariableSetStmt", "DiscardStmt", "ListenStmt", "UnlistenStmt", "PrepareStmt", "ExecuteStmt",
-    "DeallocateStmt", "DeclareCursorStmt", "FetchStmt", "ClosePortalStmt",
-})
-_FOREIGN = frozenset({
-    "CreateForeignServerStmt", "CreateUserMappingStmt", "CreateForeignTableStmt", "CreateFdwStmt",
-    "CreateSubscriptionStmt", "AlterSubscriptionStmt", "ImportForeignSchemaStmt",
-    "AlterForeignServerStmt", "AlterUserMappingStmt", "AlterFdwStmt",
-})
+_SESSION = frozenset(
+    {
+        "VariableSetStmt",
+        "DiscardStmt",
+        "ListenStmt",
+        "UnlistenStmt",
+        "PrepareStmt",
+        "ExecuteStmt",
+        "DeallocateStmt",
+        "DeclareCursorStmt",
+        "FetchStmt",
+        "ClosePortalStmt",
+    }
+)
+_FOREIGN = frozenset(
+    {
+        "CreateForeignServerStmt",
+        "CreateUserMappingStmt",
+        "CreateForeignTableStmt",
+        "CreateFdwStmt",
+        "CreateSubscriptionStmt",
+        "AlterSubscriptionStmt",
+        "ImportForeignSchemaStmt",
+        "AlterForeignServerStmt",
+        "AlterUserMappingStmt",
+        "AlterFdwStmt",
+    }
+)
 _ADMIN = frozenset({"CopyStmt", "LoadStmt", "AlterSystemStmt"})
+_CHECKED = frozenset({"String", "LockingClause", "intoClause", "onConflictClause"})
+# Statements that are X wherever they appear. A nested VariableSetStmt is a function's or a
+# role's SET clause, which is not session state.
+_NESTED_NEVER = (_TRANSACTION | _SESSION | _FOREIGN | _ADMIN) - {"VariableSetStmt"}
+_WHERE_ONLY_KEYS = frozenset({"targetList", "whereClause", "limitOption", "op"})
 _LOCKS = {
     "LCS_FORUPDATE": "FOR UPDATE",
     "LCS_FORNOKEYUPDATE": "FOR NO KEY UPDATE",
@@ -97,16 +121,24 @@ def second_opinion(sql: str) -> Opinion:
         tree = json.loads(_parser.parse_sql_json(sql))
     except Exception as exc:
         message = str(exc.args[0]) if exc.args else type(exc).__name__
-        return Opinion("", never(
-            f"not valid PostgreSQL ({message})", _hints.SYNTAX, subject="text that is not valid PostgreSQL"
-        ))
+        return Opinion(
+            "",
+            never(
+                f"not valid PostgreSQL ({message})",
+                _hints.SYNTAX,
+                subject="text that is not valid PostgreSQL",
+            ),
+        )
     statements = tree.get("stmts", [])
     if len(statements) != 1:
-        return Opinion("", never(
-            f"the parsers disagree on the number of statements (PostgreSQL reads {len(statements)})",
-            _hints.DISAGREE,
-            subject="text the parsers read differently",
-        ))
+        return Opinion(
+            "",
+            never(
+                f"the parsers disagree on the number of statements (PostgreSQL reads {len(statements)})",
+                _hints.DISAGREE,
+                subject="text the parsers read differently",
+            ),
+        )
     node, body = _only_item(statements[0]["stmt"])
     family, base = _root(node, body)
     return Opinion(family, worst(base, _walk(body)) or base)
@@ -202,7 +234,12 @@ def _extension(body: dict[str, Any]) -> Finding | None:
 
 
 def _walk(tree: Any) -> Finding | None:
-    """Every nested node: names, nested statements, locking, INTO and ON CONFLICT clauses."""
+    """Every nested node: names, nested statements, locking, INTO and ON CONFLICT clauses.
+
+    Function names (FuncCall, also inside RangeFunction, CALL and trigger or operator
+    definitions) and column or type names are all String nodes, so checking every String
+    node checks every name; string literals are A_Const nodes and are skipped.
+    """
     best: Finding | None = None
     stack = [tree]
     while stack:
@@ -218,12 +255,6 @@ def _walk(tree: Any) -> Finding | None:
             if type(value) in (dict, list) and key != "A_Const":
                 stack.append(value)
     return best
-
-
-_CHECKED = frozenset({"String", "LockingClause", "intoClause", "onConflictClause"})
-# Statements that are X wherever they appear. A nested VariableSetStmt is a function's or a
-# role's SET clause, which is not session state.
-_NESTED_NEVER = (_TRANSACTION | _SESSION | _FOREIGN | _ADMIN) - {"VariableSetStmt"}
 
 
 def _node(key: str, value: Any) -> Finding | None:
@@ -248,9 +279,6 @@ def _node(key: str, value: Any) -> Finding | None:
     if key in _NESTED_NEVER:
         return _never_node(key)
     return None
-
-
-_WHERE_ONLY_KEYS = frozenset({"targetList", "whereClause", "limitOption", "op"})
 
 
 def is_where_only(sql: str) -> bool:

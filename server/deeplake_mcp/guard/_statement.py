@@ -16,43 +16,150 @@ __all__ = ["Stmt", "analyse_statement", "skip_group", "with_main", "word_at"]
 _R, _W, _D = StatementClass.READ, StatementClass.WRITE, StatementClass.DESTRUCTIVE
 
 _TRANSACTION = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"})
-_SESSION = frozenset({
-    "SET", "RESET", "DISCARD", "LISTEN", "UNLISTEN", "PREPARE", "EXECUTE", "DEALLOCATE",
-    "DECLARE", "FETCH", "MOVE", "CLOSE",
-})
-_DESTRUCTIVE = frozenset({
-    "UPDATE", "DELETE", "MERGE", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "VACUUM", "ANALYZE",
-    "ANALYSE", "REINDEX", "CLUSTER", "LOCK", "CALL", "DO", "CHECKPOINT",
-})
+_SESSION = frozenset(
+    {
+        "SET",
+        "RESET",
+        "DISCARD",
+        "LISTEN",
+        "UNLISTEN",
+        "PREPARE",
+        "EXECUTE",
+        "DEALLOCATE",
+        "DECLARE",
+        "FETCH",
+        "MOVE",
+        "CLOSE",
+    }
+)
+_DESTRUCTIVE = frozenset(
+    {
+        "UPDATE",
+        "DELETE",
+        "MERGE",
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "COMMENT",
+        "VACUUM",
+        "ANALYZE",
+        "ANALYSE",
+        "REINDEX",
+        "CLUSTER",
+        "LOCK",
+        "CALL",
+        "DO",
+        "CHECKPOINT",
+    }
+)
 _DESTRUCTIVE_TWO_WORDS = {"SECURITY": "LABEL", "REFRESH": "MATERIALIZED VIEW", "REASSIGN": "OWNED"}
 _DML_NEXT = {"INSERT": "INTO", "MERGE": "INTO", "DELETE": "FROM"}
-_SHOW_FORMS = frozenset({("TIME", "ZONE"), ("TRANSACTION", "ISOLATION", "LEVEL"), ("SESSION", "AUTHORIZATION")})
-_EXPLAINABLE = frozenset({
-    "SELECT", "VALUES", "TABLE", "WITH", "(", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE",
-    "EXECUTE", "DECLARE",
-})
+_SHOW_FORMS = frozenset(
+    {("TIME", "ZONE"), ("TRANSACTION", "ISOLATION", "LEVEL"), ("SESSION", "AUTHORIZATION")}
+)
+_EXPLAINABLE = frozenset(
+    {
+        "SELECT",
+        "VALUES",
+        "TABLE",
+        "WITH",
+        "(",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "MERGE",
+        "CREATE",
+        "EXECUTE",
+        "DECLARE",
+    }
+)
 _WITH_MAIN = frozenset({"SELECT", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE", "("})
-_CREATE_MODIFIERS = frozenset({
-    "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE", "TRUSTED",
-    "PROCEDURAL", "RECURSIVE", "DEFAULT", "CONSTRAINT",
-})
-_TWO_WORD_OBJECTS = frozenset({
-    ("MATERIALIZED", "VIEW"), ("FOREIGN", "TABLE"), ("USER", "MAPPING"), ("EVENT", "TRIGGER"),
-    ("ACCESS", "METHOD"), ("OPERATOR", "CLASS"), ("OPERATOR", "FAMILY"), ("DEFAULT", "PRIVILEGES"),
-    ("LARGE", "OBJECT"),
-})
-_OBJECTS = frozenset({
-    "ACCESS METHOD", "AGGREGATE", "CAST", "COLLATION", "CONVERSION", "DATABASE",
-    "DEFAULT PRIVILEGES", "DOMAIN", "EVENT TRIGGER", "EXTENSION", "FOREIGN DATA WRAPPER",
-    "FOREIGN TABLE", "FUNCTION", "GROUP", "INDEX", "LANGUAGE", "LARGE OBJECT", "MATERIALIZED VIEW",
-    "OPERATOR", "OPERATOR CLASS", "OPERATOR FAMILY", "OWNED", "POLICY", "PROCEDURE", "PUBLICATION",
-    "ROLE", "ROUTINE", "RULE", "SCHEMA", "SEQUENCE", "SERVER", "STATISTICS", "SUBSCRIPTION",
-    "SYSTEM", "TABLE", "TABLESPACE", "TEXT SEARCH", "TRANSFORM", "TRIGGER", "TYPE", "USER",
-    "USER MAPPING", "VIEW",
-})
-_FOREIGN_OBJECTS = frozenset({
-    "FOREIGN DATA WRAPPER", "FOREIGN TABLE", "SERVER", "USER MAPPING", "SUBSCRIPTION",
-})
+_CREATE_MODIFIERS = frozenset(
+    {
+        "OR",
+        "REPLACE",
+        "TEMP",
+        "TEMPORARY",
+        "UNLOGGED",
+        "GLOBAL",
+        "LOCAL",
+        "UNIQUE",
+        "TRUSTED",
+        "PROCEDURAL",
+        "RECURSIVE",
+        "DEFAULT",
+        "CONSTRAINT",
+    }
+)
+_TWO_WORD_OBJECTS = frozenset(
+    {
+        ("MATERIALIZED", "VIEW"),
+        ("FOREIGN", "TABLE"),
+        ("USER", "MAPPING"),
+        ("EVENT", "TRIGGER"),
+        ("ACCESS", "METHOD"),
+        ("OPERATOR", "CLASS"),
+        ("OPERATOR", "FAMILY"),
+        ("DEFAULT", "PRIVILEGES"),
+        ("LARGE", "OBJECT"),
+    }
+)
+_OBJECTS = frozenset(
+    {
+        "ACCESS METHOD",
+        "AGGREGATE",
+        "CAST",
+        "COLLATION",
+        "CONVERSION",
+        "DATABASE",
+        "DEFAULT PRIVILEGES",
+        "DOMAIN",
+        "EVENT TRIGGER",
+        "EXTENSION",
+        "FOREIGN DATA WRAPPER",
+        "FOREIGN TABLE",
+        "FUNCTION",
+        "GROUP",
+        "INDEX",
+        "LANGUAGE",
+        "LARGE OBJECT",
+        "MATERIALIZED VIEW",
+        "OPERATOR",
+        "OPERATOR CLASS",
+        "OPERATOR FAMILY",
+        "OWNED",
+        "POLICY",
+        "PROCEDURE",
+        "PUBLICATION",
+        "ROLE",
+        "ROUTINE",
+        "RULE",
+        "SCHEMA",
+        "SEQUENCE",
+        "SERVER",
+        "STATISTICS",
+        "SUBSCRIPTION",
+        "SYSTEM",
+        "TABLE",
+        "TABLESPACE",
+        "TEXT SEARCH",
+        "TRANSFORM",
+        "TRIGGER",
+        "TYPE",
+        "USER",
+        "USER MAPPING",
+        "VIEW",
+    }
+)
+_FOREIGN_OBJECTS = frozenset(
+    {
+        "FOREIGN DATA WRAPPER",
+        "FOREIGN TABLE",
+        "SERVER",
+        "USER MAPPING",
+        "SUBSCRIPTION",
+    }
+)
 
 
 class Stmt(NamedTuple):
@@ -204,10 +311,14 @@ def _explain(code: list[Code], i: int) -> Stmt:
     if target not in _EXPLAINABLE or (
         target == "CREATE" and inner.label not in ("CREATE TABLE", "CREATE MATERIALIZED VIEW")
     ):
-        return Stmt("EXPLAIN", "EXPLAIN", never(
-            f"EXPLAIN of {inner.label or target or 'nothing'}",
-            "EXPLAIN works on SELECT, VALUES, INSERT, UPDATE, DELETE, MERGE and CREATE TABLE AS",
-        ))
+        return Stmt(
+            "EXPLAIN",
+            "EXPLAIN",
+            never(
+                f"EXPLAIN of {inner.label or target or 'nothing'}",
+                "EXPLAIN works on SELECT, VALUES, INSERT, UPDATE, DELETE, MERGE and CREATE TABLE AS",
+            ),
+        )
     found = inner.finding
     explained = Finding(found.cls, f"EXPLAIN of {found.reason}", f"EXPLAIN {found.subject}", found.hint)
     return Stmt("EXPLAIN", f"EXPLAIN {inner.family}", explained)
@@ -221,9 +332,13 @@ def _show(code: list[Code], i: int) -> Stmt:
     )
     if dotted_name or keys in _SHOW_FORMS:
         return Stmt("SHOW", "SHOW", Finding(_R, "SHOW statement", "SHOW"))
-    return Stmt("SHOW", "SHOW", never(
-        "SHOW with arguments the guard cannot read", "SHOW takes one setting name, e.g. SHOW search_path"
-    ))
+    return Stmt(
+        "SHOW",
+        "SHOW",
+        never(
+            "SHOW with arguments the guard cannot read", "SHOW takes one setting name, e.g. SHOW search_path"
+        ),
+    )
 
 
 def _object(code: list[Code], j: int) -> tuple[str, int]:

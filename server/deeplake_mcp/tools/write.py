@@ -68,6 +68,7 @@ async def insert_rows(
             detail = str(await tool_error(rt, exc, workspace=ws, table=table))
             raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
         written = end
+        await ctx.report_progress(written, len(rows), f"inserted {written} of {len(rows)} rows")
     return InsertResult(table=table, workspace=ws, inserted=written, batches=len(chunks))
 
 
