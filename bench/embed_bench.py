@@ -146,9 +146,7 @@ def plot(result: dict[str, Any], path: Path) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
@@ -162,9 +160,7 @@ def main() -> None:
 
     load, single = result["load"], result["single_sentence"]
     print(f"{result['model']} on {result['environment']['cpus']} CPUs")
-    print(
-        f"load: first {load['first_load_s']:.2f} s (imports included), reload {load['reload_median_s']:.2f} s"
-    )
+    print(f"load: first {load['first_load_s']:.2f} s (imports included), reload {load['reload_median_s']:.2f} s")
     print(f"one sentence: median {single['median_ms']:.2f} ms, p95 {single['p95_ms']:.2f} ms")
     for row in result["throughput"]:
         print(f"batch {row['batch_size']:>3}: {row['sentences_per_s']:.0f} sentences/s")

@@ -80,7 +80,9 @@ def plot(result: dict[str, Any]) -> None:
         print("matplotlib not installed: no plot")
         return
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(range(1, len(result["seconds"]) + 1), result["seconds"], color="#3b7dd8")
+    runs = range(1, len(result["seconds"]) + 1)
+    ax.bar(runs, result["seconds"], color="#3b7dd8")
+    ax.set_xticks(list(runs))
     ax.axhline(10, color="red", linestyle="--", label="target 10 s")
     ax.set_xlabel("run")
     ax.set_ylabel("seconds")

@@ -81,6 +81,13 @@ def _server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-url", dest="api_url", help="managed API base URL")
     p.add_argument("--org-id", dest="org_id", help="organisation id")
     p.add_argument("--max-rows", dest="max_rows", type=int, help="row cap of query results (default 100)")
+    p.add_argument(
+        "--admin-tools",
+        dest="admin_tools",
+        action="store_true",
+        default=None,
+        help="also list the workspace and member administration tools",
+    )
 
 
 def _exit_on_sigterm() -> None:
@@ -90,9 +97,7 @@ def _exit_on_sigterm() -> None:
 
 def _setup_logging(level: str) -> None:
     """Logs go to stderr only: on stdio, stdout carries protocol messages and nothing else."""
-    logging.basicConfig(
-        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _serve(settings: Settings) -> int:

@@ -74,9 +74,7 @@ def _is_long_vector(cell: Any) -> bool:
     return (
         isinstance(cell, list)
         and len(cell) >= _MIN_VECTOR_TO_ABBREVIATE
-        and all(
-            isinstance(x, int | float) and not isinstance(x, bool) for x in cell[:_MIN_VECTOR_TO_ABBREVIATE]
-        )
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in cell[:_MIN_VECTOR_TO_ABBREVIATE])
     )
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 import httpx
 
-from deeplake_mcp.deeplake import DeepLakeClient, Timeouts
+from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
 from deeplake_mcp.guard import Policy
 from deeplake_mcp.settings import Settings
 
@@ -23,12 +23,13 @@ LOCAL_API_URL = "http://deeplake.local"
 
 @dataclass(frozen=True)
 class Runtime:
-    """The shared state of a running server: settings, the access policy and the one API client."""
+    """The shared state of a running server: settings, the access policy and the API clients."""
 
     settings: Settings
     policy: Policy
     client: DeepLakeClient
     backend: Literal["local", "cloud"]
+    tensordb: TensorDBClient
 
     @property
     def location(self) -> str:
@@ -58,6 +59,7 @@ async def open_runtime(
             local = await stack.enter_async_context(LocalBackend(settings.data_dir))
             transport = httpx.ASGITransport(app=create_app(local), raise_app_exceptions=False)
             client = DeepLakeClient(base_url=LOCAL_API_URL, transport=transport, timeouts=timeouts)
+            tensordb = TensorDBClient(base_url=LOCAL_API_URL, transport=transport, timeouts=timeouts)
         else:
             assert settings.api_key is not None
             client = DeepLakeClient(
@@ -67,6 +69,20 @@ async def open_runtime(
                 transport=transport,
                 timeouts=timeouts,
             )
+            tensordb = TensorDBClient(
+                base_url=settings.tensordb_url,
+                api_key=settings.api_key.get_secret_value(),
+                org_id=settings.org_id,
+                transport=transport,
+                timeouts=timeouts,
+            )
         await stack.enter_async_context(client)
+        await stack.enter_async_context(tensordb)
         log.info("deeplake-mcp ready: %s", settings.summary())
-        yield Runtime(settings=settings, policy=Policy(settings.access), client=client, backend=backend)
+        yield Runtime(
+            settings=settings,
+            policy=Policy(settings.access),
+            client=client,
+            backend=backend,
+            tensordb=tensordb,
+        )

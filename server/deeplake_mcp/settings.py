@@ -7,6 +7,7 @@ TOML key           environment               flag
 =================  ========================  ==================
 api_key            DEEPLAKE_API_KEY          (never a flag)
 api_url            DEEPLAKE_API_URL          --api-url
+tensordb_url       DEEPLAKE_TENSORDB_URL     (no flag)
 org_id             DEEPLAKE_ORG_ID           --org-id
 workspace          DEEPLAKE_WORKSPACE        --workspace
 access             DEEPLAKE_MCP_ACCESS       --access
@@ -31,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from deeplake_mcp.deeplake import DEFAULT_API_URL
+from deeplake_mcp.deeplake import DEFAULT_API_URL, DEFAULT_TENSORDB_URL
 from deeplake_mcp.guard import AccessMode
 
 __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings"]
@@ -68,6 +69,9 @@ class Settings(BaseModel):
 
     api_key: SecretStr | None = Field(None, description="bearer token; selects the cloud backend")
     api_url: str = Field(DEFAULT_API_URL, description="managed API base URL")
+    tensordb_url: str = Field(
+        DEFAULT_TENSORDB_URL, description="Tensor Database (TQL query API) base URL, cloud backend"
+    )
     org_id: str | None = Field(None, description="organisation id sent as X-Activeloop-Org-Id")
     workspace: str = Field("default", min_length=1, description="default workspace for tools")
     access: AccessMode = Field(AccessMode.READ_WRITE, description="read-only, read-write or destructive")
@@ -84,6 +88,7 @@ class Settings(BaseModel):
     http_token: SecretStr | None = Field(None, description="bearer token HTTP clients must send")
     allowed_hosts: tuple[str, ...] = Field((), description="extra Host headers accepted over HTTP")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="stderr log level")
+    admin_tools: bool = Field(False, description="also list workspace and member administration tools")
     embedder: Literal["local", "openai", "none"] = Field(
         "local", description="text embeddings: local (offline MiniLM), openai (compatible endpoint), none"
     )
@@ -92,7 +97,7 @@ class Settings(BaseModel):
     embedding_api_key: SecretStr | None = Field(None, description="bearer token of the embedding endpoint")
     embedding_dimensions: int | None = Field(None, ge=1, le=65_536, description="embedding size")
 
-    @field_validator("api_url")
+    @field_validator("api_url", "tensordb_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -127,6 +132,7 @@ class Settings(BaseModel):
         return {
             "backend": self.effective_backend,
             "api_url": self.api_url if self.effective_backend == "cloud" else "embedded",
+            "tensordb_url": self.tensordb_url if self.effective_backend == "cloud" else "embedded",
             "workspace": self.workspace,
             "access": self.access.value,
             "max_rows": self.max_rows,
@@ -137,7 +143,7 @@ class Settings(BaseModel):
 
 
 def _field_env_name(name: str) -> str:
-    if name in ("api_key", "api_url", "org_id", "workspace"):
+    if name in ("api_key", "api_url", "org_id", "workspace", "tensordb_url"):
         return f"DEEPLAKE_{name.upper()}"
     return f"{_ENV_PREFIX}{name.upper()}"
 

@@ -52,6 +52,7 @@ def test_inspector_lists_tools(data_dir: Path) -> None:
         "describe_table",
         "query",
         "semantic_search",
+        "tql_query",
         "insert_rows",
         "execute_sql",
         "server_info",

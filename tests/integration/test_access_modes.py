@@ -12,7 +12,15 @@ from mcp_helpers import error_text, payload, settings_for, unique
 
 pytestmark = pytest.mark.anyio
 
-READ_TOOLS = {"list_workspaces", "list_tables", "describe_table", "query", "semantic_search", "server_info"}
+READ_TOOLS = {
+    "list_workspaces",
+    "list_tables",
+    "describe_table",
+    "query",
+    "semantic_search",
+    "tql_query",
+    "server_info",
+}
 
 
 async def test_read_only_hides_write_tools(data_dir: Path) -> None:
@@ -36,9 +44,7 @@ async def test_destructive_mode_marks_execute_sql_destructive(data_dir: Path) ->
         assert execute is not None and execute.destructive_hint and not execute.read_only_hint
         insert = tools["insert_rows"].annotations
         assert insert is not None and not insert.destructive_hint
-        payload(
-            await client.call_tool("execute_sql", {"sql": f"CREATE TABLE {table} (a int) USING deeplake"})
-        )
+        payload(await client.call_tool("execute_sql", {"sql": f"CREATE TABLE {table} (a int) USING deeplake"}))
         payload(await client.call_tool("execute_sql", {"sql": f"INSERT INTO {table} VALUES (1), (2)"}))
         deleted = payload(await client.call_tool("execute_sql", {"sql": f"DELETE FROM {table} WHERE a = 1"}))
         assert deleted["statement_class"] == "destructive" and deleted["row_count"] == 1

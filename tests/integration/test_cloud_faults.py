@@ -71,9 +71,7 @@ async def test_429_with_retry_after_is_retried(fault: FaultServer, client: Clien
 
 
 async def test_503_then_success_for_reads(fault: FaultServer, client: Client) -> None:
-    fault.on(
-        *TABLES, Reply(503, {"error": "busy"}), Reply(503, {"error": "busy"}), Reply(json={"tables": []})
-    )
+    fault.on(*TABLES, Reply(503, {"error": "busy"}), Reply(503, {"error": "busy"}), Reply(json={"tables": []}))
     is_error, _ = await text_of(client, "list_tables")
     assert not is_error
     assert fault.count(*TABLES) == 3

@@ -61,8 +61,7 @@ async def make_docs(client: Client) -> str:
     await call(
         client,
         "execute_sql",
-        sql=f"CREATE TABLE {table} (id TEXT, title TEXT, body TEXT, meta JSONB, embedding FLOAT4[]) "
-        "USING deeplake",
+        sql=f"CREATE TABLE {table} (id TEXT, title TEXT, body TEXT, meta JSONB, embedding FLOAT4[]) USING deeplake",
     )
     inserted = await call(client, "insert_rows", table=table, rows=DOCS)
     assert inserted["inserted"] == 3
@@ -77,7 +76,9 @@ async def test_tool_list_and_annotations(client: Client) -> None:
         "describe_table",
         "query",
         "semantic_search",
+        "tql_query",
         "insert_rows",
+        "upload_file",
         "execute_sql",
         "server_info",
     }
@@ -87,6 +88,7 @@ async def test_tool_list_and_annotations(client: Client) -> None:
         "describe_table",
         "query",
         "semantic_search",
+        "tql_query",
         "server_info",
     ):
         ann = tools[name].annotations
@@ -126,9 +128,7 @@ async def test_describe_table(client: Client) -> None:
 
 async def test_query_rows_and_exact_truncation(client: Client) -> None:
     table = await make_docs(client)
-    full = await call(
-        client, "query", sql=f"SELECT id, meta->>'lang' AS lang FROM {table} ORDER BY id", max_rows=3
-    )
+    full = await call(client, "query", sql=f"SELECT id, meta->>'lang' AS lang FROM {table} ORDER BY id", max_rows=3)
     assert full == {
         "columns": ["id", "lang"],
         "rows": [["a", "en"], ["b", "en"], ["c", "de"]],
@@ -195,9 +195,7 @@ async def test_semantic_search_by_vector(client: Client) -> None:
 
 async def test_semantic_search_by_keywords(client: Client) -> None:
     table = await make_docs(client)
-    found = await call(
-        client, "semantic_search", table=table, query="bananas", text_column="body", columns=["id"]
-    )
+    found = await call(client, "semantic_search", table=table, query="bananas", text_column="body", columns=["id"])
     assert found["rows"][0][0] == "b"
 
 
@@ -213,9 +211,7 @@ async def test_semantic_search_errors(client: Client) -> None:
         client, "semantic_search", table=table, vector=[1.0, 0.0, 0.0], filter="pg_sleep(1) IS NULL"
     )
     assert "Refused filter" in message
-    message = await call_error(
-        client, "semantic_search", table=table, vector=[1.0, 0.0, 0.0], columns=["nope"]
-    )
+    message = await call_error(client, "semantic_search", table=table, vector=[1.0, 0.0, 0.0], columns=["nope"])
     assert "no column 'nope'" in message
     message = await call_error(client, "semantic_search", table="missing_tbl", vector=[1.0])
     assert "not found" in message
@@ -226,9 +222,7 @@ async def test_insert_rows_validation(client: Client) -> None:
     assert "empty" in await call_error(client, "insert_rows", table=table, rows=[])
     message = await call_error(client, "insert_rows", table=table, rows=[{"id": "z", "colour": "red"}])
     assert "colour" in message and "columns are" in message
-    message = await call_error(
-        client, "insert_rows", table=table, rows=[{"id": "z", "embedding": [1.0, 2.0]}]
-    )
+    message = await call_error(client, "insert_rows", table=table, rows=[{"id": "z", "embedding": [1.0, 2.0]}])
     assert "2 dimensions" in message and "nothing was written" in message
     assert (await call(client, "describe_table", table=table))["row_count"] == 3
 
@@ -258,8 +252,7 @@ async def test_execute_sql_classes(client: Client) -> None:
     created = await call(
         client,
         "execute_sql",
-        sql=f"CREATE INDEX IF NOT EXISTS i_{table} ON {table} "
-        "USING deeplake_index (body) WITH (index_type = 'bm25')",
+        sql=f"CREATE INDEX IF NOT EXISTS i_{table} ON {table} USING deeplake_index (body) WITH (index_type = 'bm25')",
     )
     assert created["statement_class"] == "write"
     inserted = await call(
@@ -312,9 +305,7 @@ async def test_insert_rows_reports_progress(data_dir: Path) -> None:
         table = unique("progress")
         await call(client, "execute_sql", sql=f"CREATE TABLE {table} (n INT) USING deeplake")
         rows = [{"n": i} for i in range(2500)]
-        result = await client.call_tool(
-            "insert_rows", {"table": table, "rows": rows}, progress_callback=on_progress
-        )
+        result = await client.call_tool("insert_rows", {"table": table, "rows": rows}, progress_callback=on_progress)
         assert payload(result)["batches"] == 3
     assert [p[0] for p in progress] == [1000, 2000, 2500]
     assert progress[-1][1] == 2500

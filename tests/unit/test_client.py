@@ -119,9 +119,7 @@ async def test_list_workspaces_tolerates_shapes(body: object, expected: list[str
 
 async def test_list_tables_reads_tables_key() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, json={"tables": [{"table_name": "docs", "row_count": 3}, {"table_name": "x"}]}
-        )
+        return httpx.Response(200, json={"tables": [{"table_name": "docs", "row_count": 3}, {"table_name": "x"}]})
 
     async with client_for(handler) as client:
         tables = await client.list_tables("default")
@@ -141,13 +139,9 @@ async def test_list_tables_reads_tables_key() -> None:
         (503, ServerError, "HTTP 503"),
     ],
 )
-async def test_error_envelope_becomes_typed_exception(
-    status: int, cls: type[Exception], fragment: str
-) -> None:
+async def test_error_envelope_becomes_typed_exception(status: int, cls: type[Exception], fragment: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            status, json={"error": "boom here", "code": "QUERY_ERROR", "request_id": "rid-9"}
-        )
+        return httpx.Response(status, json={"error": "boom here", "code": "QUERY_ERROR", "request_id": "rid-9"})
 
     async with client_for(handler) as client:
         with pytest.raises(cls) as info:

@@ -230,8 +230,7 @@ def fake_vector(text: str, dimensions: int = 8) -> list[float]:
 def answer(texts: list[str], dimensions: int = 8) -> dict[str, Any]:
     """An OpenAI-style answer, deliberately in reverse index order."""
     data = [
-        {"object": "embedding", "index": i, "embedding": fake_vector(text, dimensions)}
-        for i, text in enumerate(texts)
+        {"object": "embedding", "index": i, "embedding": fake_vector(text, dimensions)} for i, text in enumerate(texts)
     ]
     return {"object": "list", "data": data[::-1], "model": "m", "usage": {"prompt_tokens": 1}}
 
@@ -486,8 +485,6 @@ async def test_openai_unreachable_server_after_retries() -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
         embedder = OpenAICompatibleEmbedder(base_url=f"http://127.0.0.1:{port}/v1", model="m")
-        with pytest.raises(
-            EmbeddingError, match="could not reach the embedding endpoint.*is the server running"
-        ):
+        with pytest.raises(EmbeddingError, match="could not reach the embedding endpoint.*is the server running"):
             await embedder.embed_query("q")
         await embedder.aclose()

@@ -27,11 +27,14 @@ def test_all_matches_public_names() -> None:
     assert set(guard.__all__) == {
         "AccessMode",
         "Classification",
+        "HubSource",
         "Policy",
         "StatementClass",
         "Verdict",
         "check_filter",
+        "check_tql",
         "classify",
+        "hub_sources",
         "run_check_sql",
     }
     assert set(public) == set(guard.__all__)

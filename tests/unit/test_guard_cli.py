@@ -61,15 +61,11 @@ def test_jsonl_keeps_order_and_skips_blank_lines() -> None:
 
 
 def test_jsonl_all_allowed() -> None:
-    code, verdicts = _run(
-        ["--jsonl"], json.dumps({"sql": "SELECT 1"}) + "\n" + json.dumps({"sql": "VALUES (1)"})
-    )
+    code, verdicts = _run(["--jsonl"], json.dumps({"sql": "SELECT 1"}) + "\n" + json.dumps({"sql": "VALUES (1)"}))
     assert code == 0 and len(verdicts) == 2
 
 
-@pytest.mark.parametrize(
-    "line", ["not json", "[1, 2]", '{"sql": 5}', '{"query": "SELECT 1"}', '"SELECT 1"', "{"]
-)
+@pytest.mark.parametrize("line", ["not json", "[1, 2]", '{"sql": 5}', '{"query": "SELECT 1"}', '"SELECT 1"', "{"])
 def test_jsonl_bad_line(line: str) -> None:
     code, verdicts = _run(["--jsonl"], json.dumps({"sql": "SELECT 1"}) + "\n" + line + "\n")
     assert code == 1

@@ -12,9 +12,7 @@ X = StatementClass.NEVER
 LIMIT = 256 * 1024
 
 
-@pytest.mark.parametrize(
-    "value", [None, 123, 1.5, b"SELECT 1", bytearray(b"SELECT 1"), ["SELECT 1"], object()]
-)
+@pytest.mark.parametrize("value", [None, 123, 1.5, b"SELECT 1", bytearray(b"SELECT 1"), ["SELECT 1"], object()])
 def test_non_string(value: object) -> None:
     found = classify(value)
     assert found.cls is X
@@ -32,9 +30,7 @@ def test_no_statement(sql: str) -> None:
     assert found.reason.startswith("no SQL statement")
 
 
-@pytest.mark.parametrize(
-    "char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"]
-)
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"])
 def test_control_characters(char: str) -> None:
     for sql in (f"SELECT 1{char}", f"SELECT '{char}'", f"-- {char}\nSELECT 1"):
         found = classify(sql)

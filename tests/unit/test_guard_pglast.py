@@ -146,10 +146,7 @@ def test_second_opinion_walks_nested_nodes() -> None:
     assert second_opinion('SELECT U&"\\0070g_sleep"(1)').finding.reason == "function pg_sleep()"
     assert second_opinion("CREATE TABLE t AS EXECUTE p").finding.cls is StatementClass.NEVER
     assert second_opinion("DO $$ BEGIN PERFORM pg_sleep(1); END $$").finding.cls is StatementClass.NEVER
-    assert (
-        second_opinion("CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'x'").finding.cls
-        is StatementClass.NEVER
-    )
+    assert second_opinion("CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'x'").finding.cls is StatementClass.NEVER
     assert second_opinion("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET x = 1").finding.cls is (
         StatementClass.DESTRUCTIVE
     )
@@ -197,8 +194,6 @@ def test_guard_works_without_pglast() -> None:
         print("ok")
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

@@ -33,10 +33,12 @@ from deeplake_mcp.deeplake._models import (
     User,
     Workspace,
 )
+from deeplake_mcp.deeplake._tensordb import DEFAULT_TENSORDB_URL, TensorDBClient, TQLResult
 
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_RETRIES",
+    "DEFAULT_TENSORDB_URL",
     "DEFAULT_TIMEOUTS",
     "NO_RETRIES",
     "AuthenticationError",
@@ -57,8 +59,10 @@ __all__ = [
     "RateLimitError",
     "RetryPolicy",
     "ServerError",
+    "TQLResult",
     "TableDetails",
     "TableSummary",
+    "TensorDBClient",
     "Timeouts",
     "User",
     "Workspace",

@@ -222,7 +222,7 @@ class DeepLakeClient:
         return self._parse(TableDetails, body)
 
     async def create_table(self, workspace: str, table: str, schema: Mapping[str, str]) -> TableDetails:
-        """``POST /workspaces/{workspace}/tables`` with ``{"table_name", "table_schema": {column: SQL type}}``.
+        """``POST /workspaces/{workspace}/tables`` with ``{"table_name", "table_schema": {column: type}}``.
 
         Creates an empty ``USING deeplake`` table. Returns the table as the service describes it,
         or just its name when the service answers with an empty body. ConflictError if it exists.
@@ -233,9 +233,7 @@ class DeepLakeClient:
         )
         return self._parse(TableDetails, _unwrap(body, "table") or {"table_name": table})
 
-    async def upload_table(
-        self, workspace: str, table: str, filename: str, content: bytes | IO[bytes]
-    ) -> TableDetails:
+    async def upload_table(self, workspace: str, table: str, filename: str, content: bytes | IO[bytes]) -> TableDetails:
         """``POST /workspaces/{workspace}/tables`` as ``multipart/form-data``: a CSV or JSON file.
 
         Sends the form fields ``file``, ``filename`` and ``table_name``; the service infers the
@@ -288,9 +286,7 @@ class DeepLakeClient:
         )
         return self._parse(QueryResult, body or {})
 
-    async def query_batch(
-        self, workspace: str, sql: str, params_batch: Sequence[Sequence[Any]]
-    ) -> QueryResult:
+    async def query_batch(self, workspace: str, sql: str, params_batch: Sequence[Sequence[Any]]) -> QueryResult:
         """``POST /workspaces/{workspace}/tables/query/batch``: one statement, many parameter sets."""
         payload = {"query": sql, "params_batch": [list(p) for p in params_batch]}
         body = await self._request(

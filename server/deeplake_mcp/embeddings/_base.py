@@ -60,15 +60,13 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     """``texts`` as a list, or :class:`EmbeddingError` if it is not a sequence of strings."""
     if isinstance(texts, str | bytes):
         raise EmbeddingError(
-            "embed_documents takes a list of texts, not a single string; wrap it in a list "
-            "or use embed_query."
+            "embed_documents takes a list of texts, not a single string; wrap it in a list or use embed_query."
         )
     items = list(texts)
     for position, text in enumerate(items):
         if not isinstance(text, str):
             raise EmbeddingError(
-                f"text {position} is a {type(text).__name__}, not a string; "
-                "convert every item to str before embedding."
+                f"text {position} is a {type(text).__name__}, not a string; convert every item to str before embedding."
             )
     return items
 

@@ -36,8 +36,7 @@ def create_embedder(
             needed = (("DEEPLAKE_MCP_EMBEDDING_URL", url), ("DEEPLAKE_MCP_EMBEDDING_MODEL", model))
             missing = [name for name, value in needed if not value]
             raise ValueError(
-                f"embedder 'openai' needs {' and '.join(missing)} "
-                "(e.g. http://localhost:11434/v1 and nomic-embed-text)"
+                f"embedder 'openai' needs {' and '.join(missing)} (e.g. http://localhost:11434/v1 and nomic-embed-text)"
             )
         from deeplake_mcp.embeddings._openai import OpenAICompatibleEmbedder
 

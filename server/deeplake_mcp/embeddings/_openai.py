@@ -118,9 +118,7 @@ class OpenAICompatibleEmbedder:
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
         """POST with retries; return a 2xx response or raise :class:`EmbeddingError`."""
         if self._closed:
-            raise EmbeddingError(
-                "the embedding client has been closed; create a new one to embed more texts."
-            )
+            raise EmbeddingError("the embedding client has been closed; create a new one to embed more texts.")
         attempt = 1
         while True:
             try:
@@ -166,9 +164,7 @@ class OpenAICompatibleEmbedder:
         }.get(status, "the embedding server failed; try again later" if status >= 500 else _URL_HINT)
         answered = f"{status} {response.reason_phrase}".strip()
         tries = f" after {attempts} tries" if attempts > 1 else ""
-        return EmbeddingError(
-            f"the embedding endpoint {self._where} answered {answered}{tries}: {detail}; {hint}."
-        )
+        return EmbeddingError(f"the embedding endpoint {self._where} answered {answered}{tries}: {detail}; {hint}.")
 
     def _parse(self, response: httpx.Response, expected: int) -> list[list[float]]:
         """The vectors of a 2xx answer, ordered by ``index`` and checked for shape."""
@@ -176,9 +172,7 @@ class OpenAICompatibleEmbedder:
         try:
             payload = response.json()
         except ValueError:
-            raise EmbeddingError(
-                f"{problem} something that is not JSON ({_snippet(response)}); {_URL_HINT}."
-            ) from None
+            raise EmbeddingError(f"{problem} something that is not JSON ({_snippet(response)}); {_URL_HINT}.") from None
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise EmbeddingError(
@@ -199,8 +193,7 @@ class OpenAICompatibleEmbedder:
         sizes = sorted({len(vector) for vector in vectors})
         if len(sizes) > 1:
             raise EmbeddingError(
-                f"{problem} vectors of different lengths ({', '.join(map(str, sizes))}) in one answer; "
-                f"{_MODEL_HINT}."
+                f"{problem} vectors of different lengths ({', '.join(map(str, sizes))}) in one answer; {_MODEL_HINT}."
             )
         size = sizes[0]
         if self._configured_dimensions is not None and size != self._configured_dimensions:

@@ -16,14 +16,18 @@ from ._classify import classify
 from ._cli import run_check_sql
 from ._filter import check_filter
 from ._policy import Policy, Verdict
+from ._tql import HubSource, check_tql, hub_sources
 
 __all__ = [
     "AccessMode",
     "Classification",
+    "HubSource",
     "Policy",
     "StatementClass",
     "Verdict",
     "check_filter",
+    "check_tql",
     "classify",
+    "hub_sources",
     "run_check_sql",
 ]

@@ -66,11 +66,7 @@ def _check(expr: object) -> Classification:
             return _result(never(f"{token.key} outside parentheses in a filter", _HINT))
     wrapped = f"{_PREFIX}{text})"
     classification = analyse(wrapped, second_opinion=_pgcheck.AVAILABLE)
-    if (
-        classification.cls is not StatementClass.NEVER
-        and _pgcheck.AVAILABLE
-        and not _pgcheck.is_where_only(wrapped)
-    ):
+    if classification.cls is not StatementClass.NEVER and _pgcheck.AVAILABLE and not _pgcheck.is_where_only(wrapped):
         return _result(never("filter that is more than one boolean expression", _HINT))
     return Classification(
         classification.cls,

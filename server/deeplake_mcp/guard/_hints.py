@@ -27,9 +27,7 @@ SESSION = (
 COPY = "read rows with SELECT and add them with INSERT"
 ADMIN = "server administration is not available through this server"
 FOREIGN = "foreign servers and subscriptions reach other databases; they are not available here"
-UNKNOWN = (
-    "read with SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN; write with INSERT, CREATE TABLE or CREATE INDEX"
-)
+UNKNOWN = "read with SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN; write with INSERT, CREATE TABLE or CREATE INDEX"
 SYNTAX = "send one valid PostgreSQL statement"
 DISAGREE = "rewrite it in plain PostgreSQL; the guard refuses text that its two parsers read differently"
 GUARD_FAILED = "simplify the statement; if it is valid PostgreSQL, report it as a guard bug"

@@ -245,9 +245,7 @@ class _Scanner:
             try:
                 decoded = _functions.decode_unicode_identifier(token.text[1:-1].replace('""', '"'), escape)
             except ValueError as exc:
-                raise _Reject(
-                    never(f"U& identifier with {exc}", "write the name without U& escapes")
-                ) from exc
+                raise _Reject(never(f"U& identifier with {exc}", "write the name without U& escapes")) from exc
             out.append(Code("name", "U&" + token.text, _functions.normalise_name(decoded), token.depth))
             i += 1
         self.code = out

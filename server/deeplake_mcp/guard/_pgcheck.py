@@ -227,9 +227,7 @@ def _extension(body: dict[str, Any]) -> Finding | None:
         )
     for option in body.get("options", []):
         if option.get("DefElem", {}).get("defname") == "cascade":
-            return never(
-                "CREATE EXTENSION ... CASCADE", "create each required extension explicitly, without CASCADE"
-            )
+            return never("CREATE EXTENSION ... CASCADE", "create each required extension explicitly, without CASCADE")
     return None
 
 

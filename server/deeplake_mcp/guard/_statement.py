@@ -54,9 +54,7 @@ _DESTRUCTIVE = frozenset(
 )
 _DESTRUCTIVE_TWO_WORDS = {"SECURITY": "LABEL", "REFRESH": "MATERIALIZED VIEW", "REASSIGN": "OWNED"}
 _DML_NEXT = {"INSERT": "INTO", "MERGE": "INTO", "DELETE": "FROM"}
-_SHOW_FORMS = frozenset(
-    {("TIME", "ZONE"), ("TRANSACTION", "ISOLATION", "LEVEL"), ("SESSION", "AUTHORIZATION")}
-)
+_SHOW_FORMS = frozenset({("TIME", "ZONE"), ("TRANSACTION", "ISOLATION", "LEVEL"), ("SESSION", "AUTHORIZATION")})
 _EXPLAINABLE = frozenset(
     {
         "SELECT",
@@ -335,9 +333,7 @@ def _show(code: list[Code], i: int) -> Stmt:
     return Stmt(
         "SHOW",
         "SHOW",
-        never(
-            "SHOW with arguments the guard cannot read", "SHOW takes one setting name, e.g. SHOW search_path"
-        ),
+        never("SHOW with arguments the guard cannot read", "SHOW takes one setting name, e.g. SHOW search_path"),
     )
 
 
@@ -360,8 +356,7 @@ def _create(code: list[Code], i: int) -> Stmt:
         return _unknown(label.strip(), "CREATE")
     if obj in ("TABLE", "INDEX"):
         if obj == "TABLE" and any(
-            word_at(code, n) == "AS" and word_at(code, n + 1) == "EXECUTE" and t.depth == 0
-            for n, t in enumerate(code)
+            word_at(code, n) == "AS" and word_at(code, n + 1) == "EXECUTE" and t.depth == 0 for n, t in enumerate(code)
         ):
             return Stmt(label, label, never("session state (CREATE TABLE AS EXECUTE)", _hints.SESSION))
         return Stmt(label, label, Finding(_W, f"{label} statement", label))

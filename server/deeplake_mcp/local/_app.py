@@ -2,6 +2,17 @@
 
 The app owns nothing and runs no lifespan (httpx.ASGITransport sends none): the LocalBackend
 passed to `create_app` must be open while requests arrive.
+
+Shapes where the real API's answer is unknown (see deeplake-api.md §2, §11):
+
+* `GET /organizations/{id}` wraps the object as `{"organization": {...}}` (as documented); POST
+  (201) and PATCH (200) answer with the bare object `{"id", "name", "creator", "created_at"}`.
+* members are `{"user_id", "name", "email", "role"}`; POST (201) and PATCH (200) answer with one.
+  An invitation adds the member at once, under a new uuid.
+* `POST /workspaces/{ws}/tables` (JSON or multipart upload) answers 201 with the same body as
+  `GET /workspaces/{ws}/tables/{table}`: `{"table_name", "columns", "row_count", "size_mb"}`.
+* every DELETE answers 204 with no body.
+* the `X-Activeloop-Org-Id` header is accepted and ignored: workspaces belong to no organization.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,11 +31,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._backend import DEFAULT_TIMEOUT_MS, ORG_ID, LocalBackend
+from ._backend import DEFAULT_TIMEOUT_MS, USER_EMAIL, USER_ID, USER_NAME, LocalBackend
 from ._errors import InvalidRequest, LocalAPIError, Unauthorized, Unavailable, error_response
+from ._tensordb import tql_query
 
-USER_ID = "local-user"
-USER_NAME = "Local User"
+_MAX_UPLOAD_FIELDS = 10
 _PUBLIC_PATHS = frozenset({"/health", "/ready"})
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
@@ -36,15 +47,27 @@ def create_app(backend: LocalBackend, *, token: str | None = None) -> Starlette:
             Route("/health", health),
             Route("/ready", ready),
             Route("/me", me),
-            Route("/organizations", organizations),
+            Route("/organizations", list_organizations, methods=["GET"]),
+            Route("/organizations", create_organization, methods=["POST"]),
+            Route("/organizations/{org_id}", get_organization, methods=["GET"]),
+            Route("/organizations/{org_id}", update_organization, methods=["PATCH"]),
+            Route("/organizations/{org_id}", delete_organization, methods=["DELETE"]),
+            Route("/organizations/{org_id}/members", list_members, methods=["GET"]),
+            Route("/organizations/{org_id}/members", invite_member, methods=["POST"]),
+            Route("/organizations/{org_id}/members/{user_id}", update_member, methods=["PATCH"]),
+            Route("/organizations/{org_id}/members/{user_id}", remove_member, methods=["DELETE"]),
             Route("/workspaces", list_workspaces, methods=["GET"]),
             Route("/workspaces", create_workspace, methods=["POST"]),
-            Route("/workspaces/{workspace}", get_workspace),
-            Route("/workspaces/{workspace}/tables", list_tables),
+            Route("/workspaces/{workspace}", get_workspace, methods=["GET"]),
+            Route("/workspaces/{workspace}", update_workspace, methods=["PATCH"]),
+            Route("/workspaces/{workspace}", delete_workspace, methods=["DELETE"]),
+            Route("/workspaces/{workspace}/tables", list_tables, methods=["GET"]),
+            Route("/workspaces/{workspace}/tables", create_table, methods=["POST"]),
             Route("/workspaces/{workspace}/tables/query", query, methods=["POST"]),
             Route("/workspaces/{workspace}/tables/query/batch", query_batch, methods=["POST"]),
             Route("/workspaces/{workspace}/tables/{table}", get_table, methods=["GET"]),
             Route("/workspaces/{workspace}/tables/{table}", drop_table, methods=["DELETE"]),
+            Route("/api/query/v1", tql_query, methods=["POST"]),
         ],
         middleware=[Middleware(BearerAuth, token=token)] if token else [],
         exception_handlers={
@@ -71,24 +94,74 @@ async def ready(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
+    organizations = await _backend(request).list_organizations()
     return JSONResponse(
         {
             "id": USER_ID,
-            "email": "local@localhost",
+            "email": USER_EMAIL,
             "name": USER_NAME,
             "verified": True,
-            "organizations": [ORG_ID],
+            "organizations": [organization["id"] for organization in organizations],
             "display_name": USER_NAME,
             "date_joined": int(_backend(request).created_at.timestamp()),
         }
     )
 
 
-async def organizations(request: Request) -> Response:
-    created_at = _backend(request).created_at.isoformat()
-    return JSONResponse(
-        [{"id": ORG_ID, "name": "Local Organization", "creator": USER_ID, "created_at": created_at}]
-    )
+# Organizations and members
+
+
+async def list_organizations(request: Request) -> Response:
+    return JSONResponse(await _backend(request).list_organizations())
+
+
+async def get_organization(request: Request) -> Response:
+    organization = await _backend(request).get_organization(request.path_params["org_id"])
+    return JSONResponse({"organization": organization})
+
+
+async def create_organization(request: Request) -> Response:
+    body = await _json_object(request)
+    org_id = _required_string(body, "id", "organization ID is required")
+    name = _required_string(body, "name", "name is required")
+    return JSONResponse(await _backend(request).create_organization(org_id, name), status_code=201)
+
+
+async def update_organization(request: Request) -> Response:
+    body = await _json_object(request)
+    name = _required_string(body, "name", "name must be a non-empty string") if "name" in body else None
+    organization = await _backend(request).update_organization(request.path_params["org_id"], name)
+    return JSONResponse(organization)
+
+
+async def delete_organization(request: Request) -> Response:
+    await _backend(request).delete_organization(request.path_params["org_id"])
+    return Response(status_code=204)
+
+
+async def list_members(request: Request) -> Response:
+    members = await _backend(request).list_members(request.path_params["org_id"])
+    return JSONResponse({"members": members})
+
+
+async def invite_member(request: Request) -> Response:
+    body = await _json_object(request)
+    email = _required_string(body, "email", "email is required")
+    role = _required_string(body, "role", "role is required ('admin' or 'member')")
+    member = await _backend(request).invite_member(request.path_params["org_id"], email, role)
+    return JSONResponse(member, status_code=201)
+
+
+async def update_member(request: Request) -> Response:
+    body = await _json_object(request)
+    role = _required_string(body, "role", "role is required ('admin' or 'member')")
+    params = request.path_params
+    return JSONResponse(await _backend(request).update_member_role(params["org_id"], params["user_id"], role))
+
+
+async def remove_member(request: Request) -> Response:
+    await _backend(request).remove_member(request.path_params["org_id"], request.path_params["user_id"])
+    return Response(status_code=204)
 
 
 # Workspaces
@@ -114,11 +187,39 @@ async def create_workspace(request: Request) -> Response:
     return JSONResponse(workspace, status_code=201)
 
 
+async def update_workspace(request: Request) -> Response:
+    body = await _json_object(request)
+    name = _required_string(body, "name", "name is required and must be a non-empty string")
+    return JSONResponse(await _backend(request).update_workspace(request.path_params["workspace"], name))
+
+
+async def delete_workspace(request: Request) -> Response:
+    await _backend(request).delete_workspace(request.path_params["workspace"])
+    return Response(status_code=204)
+
+
 # Tables
 
 
 async def list_tables(request: Request) -> Response:
     return JSONResponse({"tables": await _backend(request).list_tables(request.path_params["workspace"])})
+
+
+async def create_table(request: Request) -> Response:
+    """JSON `{"table_name", "table_schema"}` creates an empty table; multipart uploads a CSV/JSON file."""
+    workspace = request.path_params["workspace"]
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        table, filename, data = await _upload_form(request)
+        detail = await _backend(request).upload_table(workspace, table, filename, data)
+        return JSONResponse(detail, status_code=201)
+    body = await _json_object(request)
+    table = _required_string(body, "table_name", "table_name is required")
+    schema = body.get("table_schema") or {}
+    if not isinstance(schema, dict) or not all(isinstance(value, str) for value in schema.values()):
+        raise InvalidRequest("table_schema must be an object of column name to SQL type")
+    detail = await _backend(request).create_table(workspace, table, list(schema.items()))
+    return JSONResponse(detail, status_code=201)
 
 
 async def get_table(request: Request) -> Response:
@@ -175,6 +276,39 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("request body must be a JSON object")
     return body
+
+
+def _required_string(body: dict[str, Any], key: str, message: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(message)
+    return value
+
+
+async def _upload_form(request: Request) -> tuple[str, str, bytes]:
+    """(table_name, filename, file content) from a multipart upload."""
+    try:
+        form = await request.form(max_files=1, max_fields=_MAX_UPLOAD_FIELDS)
+    except AssertionError as exc:  # Starlette's way of saying python-multipart is missing
+        raise LocalAPIError(f"multipart uploads need the python-multipart package: {exc}") from exc
+    except HTTPException as exc:  # malformed multipart body, too many parts
+        raise InvalidRequest(f"could not read the multipart form: {exc.detail}") from exc
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("the form needs a file part named 'file'")
+        table = form.get("table_name")
+        if not isinstance(table, str) or not table.strip():
+            raise InvalidRequest("table_name is required")
+        filename = form.get("filename")
+        if not isinstance(filename, str) or not filename.strip():
+            filename = upload.filename or ""
+        if not filename:
+            raise InvalidRequest("filename is required")
+        data = await upload.read()
+    finally:
+        await form.close()
+    return table, filename, data
 
 
 def _query_text(body: dict[str, Any]) -> str:

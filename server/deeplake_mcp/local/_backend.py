@@ -1,8 +1,10 @@
-"""LocalBackend: embedded PostgreSQL as a Deep Lake database (workspaces, tables, SQL)."""
+"""LocalBackend: embedded PostgreSQL as a Deep Lake database (organizations, workspaces, tables, SQL)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -15,13 +17,26 @@ from psycopg_pool import AsyncConnectionPool
 
 from ._errors import Conflict, InvalidRequest, NotFound, QueryError
 from ._postgres import start_postgres
-from ._sqlcompat import DeeplakeIndex, translate
+from ._search import rewrite_search
+from ._sqlcompat import DeeplakeIndex, column_definition, rewrite_types, translate
+from ._upload import parse_upload
 from ._values import JSON, result_adapters, to_json, to_param
 
+log = logging.getLogger(__name__)
+
 ORG_ID = "local"
+USER_ID = "local-user"
+USER_NAME = "Local User"
+USER_EMAIL = "local@localhost"
+ROLES = ("admin", "member")
 COMPAT_SCHEMA = "deeplake_compat"
 DEFAULT_TIMEOUT_MS = 60_000
+UPLOAD_TIMEOUT_MS = 300_000
 MAX_TIMEOUT_MS = 600_000
+_ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_ORGANIZATION_COLUMNS = f"SELECT id, name, creator, created_at FROM {COMPAT_SCHEMA}.organizations"
+_MEMBER_COLUMNS = f"SELECT user_id, name, email, role FROM {COMPAT_SCHEMA}.members"
 _WORKSPACE_ID = re.compile(r"^[a-z_][a-z0-9_-]{0,62}$")
 _RESERVED_WORKSPACES = frozenset({"public", "information_schema", COMPAT_SCHEMA})
 # SQLSTATEs that mean the server, not the statement, failed: connection (but 08P01, a params count
@@ -30,7 +45,7 @@ _SERVER_FAULTS = ("08", "53", "57P", "58", "XX")
 _STATEMENT_FAULTS = ("08P01",)
 
 _ENTER_WORKSPACE = f"""
-    SELECT set_config('search_path', format('%%I, {COMPAT_SCHEMA}', id), true),
+    SELECT set_config('search_path', format('%%I, {COMPAT_SCHEMA}, pg_catalog', id), true),
            set_config('statement_timeout', %s, true)
     FROM {COMPAT_SCHEMA}.workspaces WHERE id = %s
 """
@@ -60,6 +75,20 @@ _RECORD_INDEX = f"""
     FROM pg_class c JOIN pg_am am ON am.oid = c.relam
     WHERE c.relkind = 'i' AND am.amname = 'deeplake_index' AND c.xmin = pg_current_xact_id()::xid
 """
+
+
+class Organization(TypedDict):
+    id: str
+    name: str
+    creator: str
+    created_at: str
+
+
+class Member(TypedDict):
+    user_id: str
+    name: str
+    email: str
+    role: str
 
 
 class Workspace(TypedDict):
@@ -152,6 +181,112 @@ class LocalBackend:
             raise RuntimeError("LocalBackend is not open; use `async with LocalBackend(...)`")
         return self._created_at
 
+    # Organizations and members (bookkeeping only: workspaces belong to no organization)
+
+    async def list_organizations(self) -> list[Organization]:
+        """Every organization, the built-in `local` first."""
+        async with self._connection() as conn:
+            cur = await conn.execute(f"{_ORGANIZATION_COLUMNS} ORDER BY id <> %s, created_at, id", (ORG_ID,))
+            return [_organization(*row) for row in await cur.fetchall()]
+
+    async def get_organization(self, org_id: str) -> Organization:
+        async with self._connection() as conn:
+            return await _find_organization(conn, org_id)
+
+    async def create_organization(self, org_id: str, name: str) -> Organization:
+        """Create an organization with the local user as its admin; Conflict if the id is taken."""
+        if not _ORG_ID.match(org_id):
+            raise InvalidRequest(
+                f"invalid organization ID '{org_id}': use 1-128 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        try:
+            async with self._connection() as conn, conn.transaction():
+                cur = await conn.execute(
+                    f"INSERT INTO {COMPAT_SCHEMA}.organizations (id, name, creator) VALUES (%s, %s, %s) "
+                    "RETURNING id, name, creator, created_at",
+                    (org_id, name, USER_ID),
+                )
+                row = await cur.fetchone()
+                await conn.execute(
+                    f"INSERT INTO {COMPAT_SCHEMA}.members (org_id, user_id, name, email, role) "
+                    "VALUES (%s, %s, %s, %s, 'admin')",
+                    (org_id, USER_ID, USER_NAME, USER_EMAIL),
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(f"organization '{org_id}' already exists") from exc
+        assert row is not None
+        return _organization(*row)
+
+    async def update_organization(self, org_id: str, name: str | None) -> Organization:
+        async with self._connection() as conn:
+            if name is None:
+                return await _find_organization(conn, org_id)
+            cur = await conn.execute(
+                f"UPDATE {COMPAT_SCHEMA}.organizations SET name = %s WHERE id = %s "
+                "RETURNING id, name, creator, created_at",
+                (name, org_id),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"organization '{org_id}' not found")
+        return _organization(*row)
+
+    async def delete_organization(self, org_id: str) -> None:
+        """Delete it and its members (the built-in `local` comes back at the next start)."""
+        async with self._connection() as conn:
+            cur = await conn.execute(f"DELETE FROM {COMPAT_SCHEMA}.organizations WHERE id = %s", (org_id,))
+        if cur.rowcount == 0:
+            raise NotFound(f"organization '{org_id}' not found")
+
+    async def list_members(self, org_id: str) -> list[Member]:
+        async with self._connection() as conn:
+            await _find_organization(conn, org_id)
+            cur = await conn.execute(f"{_MEMBER_COLUMNS} WHERE org_id = %s ORDER BY created_at, user_id", (org_id,))
+            return [_member(*row) for row in await cur.fetchall()]
+
+    async def invite_member(self, org_id: str, email: str, role: str) -> Member:
+        """Add a member (at once: there is no invitation to accept); Conflict if the email is a member."""
+        if not _EMAIL.match(email):
+            raise InvalidRequest(f"email '{email}' is not an email address")
+        _check_role(role)
+        try:
+            async with self._connection() as conn, conn.transaction():
+                await _find_organization(conn, org_id)
+                cur = await conn.execute(
+                    f"INSERT INTO {COMPAT_SCHEMA}.members (org_id, user_id, name, email, role) "
+                    "VALUES (%s, %s, %s, %s, %s) RETURNING user_id, name, email, role",
+                    (org_id, str(uuid.uuid4()), email.split("@")[0], email, role),
+                )
+                row = await cur.fetchone()
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(f"'{email}' is already a member of organization '{org_id}'") from exc
+        assert row is not None
+        return _member(*row)
+
+    async def update_member_role(self, org_id: str, user_id: str, role: str) -> Member:
+        _check_role(role)
+        async with self._connection() as conn:
+            await _find_organization(conn, org_id)
+            cur = await conn.execute(
+                f"UPDATE {COMPAT_SCHEMA}.members SET role = %s WHERE org_id = %s AND user_id = %s "
+                "RETURNING user_id, name, email, role",
+                (role, org_id, user_id),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"user '{user_id}' is not a member of organization '{org_id}'")
+        return _member(*row)
+
+    async def remove_member(self, org_id: str, user_id: str) -> None:
+        async with self._connection() as conn:
+            await _find_organization(conn, org_id)
+            cur = await conn.execute(
+                f"DELETE FROM {COMPAT_SCHEMA}.members WHERE org_id = %s AND user_id = %s", (org_id, user_id)
+            )
+        if cur.rowcount == 0:
+            raise NotFound(f"user '{user_id}' is not a member of organization '{org_id}'")
+
     # Workspaces
 
     async def list_workspaces(self) -> list[Workspace]:
@@ -185,8 +320,7 @@ class LocalBackend:
             async with self._connection() as conn, conn.transaction():
                 await conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(workspace_id)))
                 cur = await conn.execute(
-                    f"INSERT INTO {COMPAT_SCHEMA}.workspaces (id, name) VALUES (%s, %s) "
-                    "RETURNING id, name, created_at",
+                    f"INSERT INTO {COMPAT_SCHEMA}.workspaces (id, name) VALUES (%s, %s) RETURNING id, name, created_at",
                     (workspace_id, name),
                 )
                 row = await cur.fetchone()
@@ -194,6 +328,28 @@ class LocalBackend:
             raise Conflict(f"workspace '{workspace_id}' already exists") from exc
         assert row is not None
         return _workspace(*row)
+
+    async def update_workspace(self, workspace_id: str, name: str) -> Workspace:
+        async with self._connection() as conn:
+            cur = await conn.execute(
+                f"UPDATE {COMPAT_SCHEMA}.workspaces SET name = %s WHERE id = %s RETURNING id, name, created_at",
+                (name, workspace_id),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"workspace '{workspace_id}' not found")
+        return _workspace(*row)
+
+    async def delete_workspace(self, workspace_id: str) -> None:
+        """Drop the workspace's schema with all its tables (`default` is recreated at the next start)."""
+        async with self._connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"SELECT FROM {COMPAT_SCHEMA}.workspaces WHERE id = %s FOR UPDATE", (workspace_id,)
+            )
+            if await cur.fetchone() is None:
+                raise NotFound(f"workspace '{workspace_id}' not found")
+            await conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(workspace_id)))
+            await conn.execute(f"DELETE FROM {COMPAT_SCHEMA}.workspaces WHERE id = %s", (workspace_id,))
 
     # Tables
 
@@ -204,25 +360,45 @@ class LocalBackend:
 
     async def describe_table(self, workspace_id: str, table: str) -> TableDetail:
         async with self._in_workspace(workspace_id) as conn:
-            summary = await _find_table(conn, workspace_id, table)
-            cur = await conn.execute(_COLUMNS, (workspace_id, table))
-            columns = [
-                Column(name=name, type=udt, nullable=nullable, default=default)
-                for name, udt, nullable, default in await cur.fetchall()
-            ]
-        return TableDetail(
-            table_name=summary["table_name"],
-            columns=columns,
-            row_count=summary["row_count"],
-            size_mb=summary["size_mb"],
+            return await _describe(conn, workspace_id, table)
+
+    async def create_table(self, workspace_id: str, table: str, schema: Sequence[tuple[str, str]]) -> TableDetail:
+        """`CREATE TABLE … USING deeplake` with these (column, SQL type) in order; Conflict if it exists."""
+        _check_table_name(table)
+        columns = sql.SQL(", ").join(
+            sql.SQL(column_definition(_checked_column(name), column_type)) for name, column_type in schema
         )
+        async with self._in_workspace(workspace_id) as conn:
+            await _create_table(conn, workspace_id, table, columns)
+            return await _describe(conn, workspace_id, table)
+
+    async def upload_table(self, workspace_id: str, table: str, filename: str, data: bytes) -> TableDetail:
+        """Create a table from a CSV or JSON file, inferring its schema; rows load in the same transaction."""
+        _check_table_name(table)
+        parsed = parse_upload(filename, data)
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(column_type)) for name, column_type in parsed.columns
+        )
+        copy = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+            sql.Identifier(workspace_id),
+            sql.Identifier(table),
+            sql.SQL(", ").join(sql.Identifier(name) for name, _ in parsed.columns),
+        )
+        async with self._in_workspace(workspace_id, UPLOAD_TIMEOUT_MS) as conn:
+            await _create_table(conn, workspace_id, table, columns)
+            try:
+                async with conn.cursor() as cur, cur.copy(copy) as loader:
+                    for row in parsed.rows:
+                        await loader.write_row(row)
+            except psycopg.Error as exc:
+                where = f" ({exc.diag.context.strip()})" if exc.diag.context else ""
+                raise QueryError(f"could not load {filename!r}: {exc.diag.message_primary or exc}{where}") from exc
+            return await _describe(conn, workspace_id, table)
 
     async def drop_table(self, workspace_id: str, table: str) -> None:
         async with self._in_workspace(workspace_id) as conn:
             await _find_table(conn, workspace_id, table)
-            await conn.execute(
-                sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(workspace_id), sql.Identifier(table))
-            )
+            await conn.execute(sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(workspace_id), sql.Identifier(table)))
 
     # SQL
 
@@ -236,6 +412,8 @@ class LocalBackend:
         """Run one statement in its own transaction, with `$n` params; rows come back JSON-ready."""
         index = translate(query)
         args = [to_param(value) for value in params]
+        if index is None:
+            query = _rewrite(query, params)
         async with self._in_workspace(workspace_id, timeout_ms) as conn:
             cur = AsyncRawCursor(conn)
             if index is not None:
@@ -257,10 +435,9 @@ class LocalBackend:
     ) -> int:
         """Run one statement per params list, all in one transaction; return the rows affected."""
         if translate(query) is not None:
-            raise InvalidRequest(
-                "CREATE INDEX … USING deeplake_index cannot run in a batch; send it to /tables/query"
-            )
+            raise InvalidRequest("CREATE INDEX … USING deeplake_index cannot run in a batch; send it to /tables/query")
         batch = [[to_param(value) for value in params] for params in params_batch]
+        query = _rewrite(query, params_batch[0] if params_batch else ())
         async with self._in_workspace(workspace_id, timeout_ms) as conn:
             cur = AsyncRawCursor(conn)
             await cur.executemany(query.encode(), batch)
@@ -297,6 +474,19 @@ class LocalBackend:
             raise QueryError(exc.diag.message_primary or str(exc)) from exc
 
 
+def _rewrite(query: str, params: Sequence[JSON]) -> str:
+    """The statement PostgreSQL runs for `query`: EMBEDDING(n) types and text/hybrid `<#>` rewritten.
+
+    A statement the rewrite cannot handle (a pglast rendering gap) runs as written.
+    """
+    try:
+        typed = rewrite_types(query) or query
+        return rewrite_search(typed, params) or typed
+    except Exception:  # the rewrite is an improvement, never a reason to fail
+        log.warning("could not rewrite a statement for the local API; running it as written", exc_info=True)
+        return query
+
+
 async def _bootstrap(pool: AsyncConnectionPool[AsyncConnection[Any]]) -> datetime:
     """Create the compat objects and the default workspace; return the setup time."""
     script = Path(__file__).with_name("bootstrap.sql").read_bytes()
@@ -322,27 +512,77 @@ async def _find_table(conn: AsyncConnection[Any], workspace_id: str, table: str)
     return _table_summary(*row)
 
 
-async def _create_deeplake_index(
-    cur: AsyncRawCursor[Any], index: DeeplakeIndex, args: list[str | None]
-) -> None:
+async def _describe(conn: AsyncConnection[Any], workspace_id: str, table: str) -> TableDetail:
+    summary = await _find_table(conn, workspace_id, table)
+    cur = await conn.execute(_COLUMNS, (workspace_id, table))
+    columns = [
+        Column(name=name, type=udt, nullable=nullable, default=default)
+        for name, udt, nullable, default in await cur.fetchall()
+    ]
+    return TableDetail(
+        table_name=summary["table_name"],
+        columns=columns,
+        row_count=summary["row_count"],
+        size_mb=summary["size_mb"],
+    )
+
+
+async def _create_table(conn: AsyncConnection[Any], workspace_id: str, table: str, columns: sql.Composable) -> None:
+    statement = sql.SQL("CREATE TABLE {}.{} ({}) USING deeplake").format(
+        sql.Identifier(workspace_id), sql.Identifier(table), columns
+    )
+    try:
+        async with conn.transaction():  # a savepoint, so that a duplicate is told apart from other errors
+            await conn.execute(statement)
+    except psycopg.errors.DuplicateTable as exc:
+        raise Conflict(f"table '{workspace_id}.{table}' already exists") from exc
+
+
+def _check_table_name(table: str) -> None:
+    if not table or "\x00" in table or len(table.encode()) > 63:
+        raise InvalidRequest(f"invalid table name {table!r}: use 1-63 bytes, no NUL characters")
+
+
+def _checked_column(name: str) -> str:
+    if not name or "\x00" in name or len(name.encode()) > 63:
+        raise InvalidRequest(f"invalid column name {name!r}: use 1-63 bytes, no NUL characters")
+    return name
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidRequest(f"role must be 'admin' or 'member', not {role!r}")
+
+
+async def _find_organization(conn: AsyncConnection[Any], org_id: str) -> Organization:
+    cur = await conn.execute(f"{_ORGANIZATION_COLUMNS} WHERE id = %s", (org_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"organization '{org_id}' not found")
+    return _organization(*row)
+
+
+def _organization(org_id: str, name: str, creator: str, created_at: datetime) -> Organization:
+    return Organization(id=org_id, name=name, creator=creator, created_at=created_at.isoformat())
+
+
+def _member(user_id: str, name: str, email: str, role: str) -> Member:
+    return Member(user_id=user_id, name=name, email=email, role=role)
+
+
+async def _create_deeplake_index(cur: AsyncRawCursor[Any], index: DeeplakeIndex, args: list[str | None]) -> None:
     """Create the stand-in index and record its Deep Lake options."""
     await cur.execute(_TABLE_ACCESS_METHOD, [index.table])
     table = await cur.fetchone()
     if table is not None and table[2] != "deeplake":
-        raise QueryError(
-            f"Table '{table[0]}.{table[1]}' does not have DeepLake access method, can't create index."
-        )
+        raise QueryError(f"Table '{table[0]}.{table[1]}' does not have DeepLake access method, can't create index.")
     await cur.execute(index.standin_sql.encode(), args)
     dimension = None if index.dimension is None else str(index.dimension)
-    await cur.execute(
-        _RECORD_INDEX, [to_param(list(index.columns)), index.order, index.index_type, dimension]
-    )
+    await cur.execute(_RECORD_INDEX, [to_param(list(index.columns)), index.order, index.index_type, dimension])
 
 
 def _workspace(workspace_id: str, name: str, created_at: datetime) -> Workspace:
-    return Workspace(
-        id=workspace_id, org_id=ORG_ID, name=name, type="local", created_at=created_at.isoformat()
-    )
+    return Workspace(id=workspace_id, org_id=ORG_ID, name=name, type="local", created_at=created_at.isoformat())
 
 
 def _table_summary(name: str, row_count: int, size_mb: float) -> TableSummary:

@@ -1,14 +1,20 @@
 """Deep Lake SQL that PostgreSQL cannot run as written, found with pglast.
 
-Only `CREATE INDEX … USING deeplake_index … [WITH (index_type = …, dimension = N)]` needs help:
-the local API runs a stand-in (the same statement without `WITH`, plus `WHERE false`, so the
-index lists in `pg_indexes` but stores nothing) and records the options in its bookkeeping table.
+* `CREATE INDEX … USING deeplake_index … [WITH (index_type = …, dimension = N)]`: the local API
+  runs a stand-in (the same statement without `WITH`, plus `WHERE false`, so the index lists in
+  `pg_indexes` but stores nothing) and records the options in its bookkeeping table (`translate`).
+* `EMBEDDING(n)` column types: the `embedding` domain takes no type modifier, so it is dropped
+  (`rewrite_types`); `column_definition` checks a `table_schema` entry of `POST /tables` the same way.
+* text and hybrid `<#>`: see _search.py.
+
 Everything else, including SQL that pglast cannot parse, goes to PostgreSQL unchanged, one
 statement per request (COPY through the client connection is refused: HTTP carries no COPY data).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +23,7 @@ from pglast.enums import SortByDir
 from pglast.parser import ParseError, split
 from pglast.stream import RawStream
 
-from ._errors import QueryError
+from ._errors import InvalidRequest, QueryError
 
 INDEX_TYPES = frozenset(
     {
@@ -35,6 +41,7 @@ INDEX_TYPES = frozenset(
     }
 )
 _HYBRID_RECORD = "deeplake_hybrid_record"
+_EMBEDDING_TYPMOD = re.compile(r"\bembedding\s*\(", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -94,9 +101,7 @@ def _options(options: tuple[ast.DefElem, ...]) -> tuple[str | None, int | None]:
         if option.defname == "index_type":
             index_type = value.lower()
             if index_type not in INDEX_TYPES:
-                raise QueryError(
-                    f"unknown index_type '{value}'; expected one of: {', '.join(sorted(INDEX_TYPES))}"
-                )
+                raise QueryError(f"unknown index_type '{value}'; expected one of: {', '.join(sorted(INDEX_TYPES))}")
         elif option.defname == "dimension":
             if not value.isdigit() or int(value) < 1:
                 raise QueryError(f"dimension must be a positive integer, got '{value}'")
@@ -131,3 +136,61 @@ def _columns(elem: ast.IndexElem) -> tuple[str, ...]:
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def column_definition(name: str, column_type: str) -> str:
+    """The SQL of one column, `"name" <type> [constraints]`, from a `table_schema` entry of POST /tables.
+
+    InvalidRequest unless `column_type` is exactly one column's type (and optional constraints).
+    """
+    probe = f"CREATE TABLE t (c {column_type})"
+    try:
+        statements = parse_sql(probe)
+    except ParseError as exc:
+        raise InvalidRequest(f"invalid type {column_type!r} for column {name!r}: {exc}") from exc
+    stmt = statements[0].stmt if len(statements) == 1 else None
+    elements = stmt.tableElts or () if isinstance(stmt, ast.CreateStmt) else ()
+    column = elements[0] if len(elements) == 1 else None
+    expected = f"CREATE TABLE t ({RawStream()(column)})" if isinstance(column, ast.ColumnDef) else None
+    if not isinstance(column, ast.ColumnDef) or stmt is None or RawStream()(stmt) != expected:
+        raise InvalidRequest(f"invalid type {column_type!r} for column {name!r}: not a single column type")
+    _drop_embedding_typmods(column)
+    column.colname = name
+    return str(RawStream()(column))
+
+
+def rewrite_types(sql: str) -> str | None:
+    """`sql` with `EMBEDDING(n)` column types made plain `EMBEDDING`, or None when there are none."""
+    if not _EMBEDDING_TYPMOD.search(sql):
+        return None
+    try:
+        statements = parse_sql(sql)
+    except ParseError:
+        return None
+    if len(statements) != 1 or statements[0].stmt is None:
+        return None
+    stmt = statements[0].stmt
+    if not isinstance(stmt, ast.CreateStmt | ast.AlterTableStmt):
+        return None
+    changed = [_drop_embedding_typmods(node) for node in _walk(stmt) if isinstance(node, ast.TypeName)]
+    return str(RawStream()(stmt)) if any(changed) else None
+
+
+def _drop_embedding_typmods(node: ast.Node) -> bool:
+    type_name = node.typeName if isinstance(node, ast.ColumnDef) else node
+    if not isinstance(type_name, ast.TypeName) or not type_name.typmods:
+        return False
+    last = (type_name.names or ())[-1] if type_name.names else None
+    if not isinstance(last, ast.String) or str(last.sval).lower() != "embedding":
+        return False
+    type_name.typmods = None
+    return True
+
+
+def _walk(node: ast.Node) -> Iterator[ast.Node]:
+    yield node
+    for attr in getattr(type(node), "__slots__", ()):
+        value = getattr(node, attr)
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(item, ast.Node):
+                yield from _walk(item)

@@ -24,11 +24,82 @@ CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_cosine_similarity(a float4[]
                 ELSE (1 - (a::deeplake_compat.vector OPERATOR(deeplake_compat.<=>) b::deeplake_compat.vector))::float4
            END;
 
--- Keyword relevance of `query` to `doc`, higher is better: ts_rank of any query term (a stand-in for BM25).
+-- BM25 keyword relevance (Okapi BM25, k1 = 1.2, b = 0.75, IDF ln(1 + (N - df + 0.5) / (df + 0.5))).
+-- Tokens are the maximal runs of word characters (letters, digits, '_') of the lower-cased text; no
+-- stemming, no stop words. The local API rewrites `col <#> 'query'` in a SELECT over one table into
+-- deeplake_compat.bm25_score(col, corpus), with the corpus statistics computed over the whole column
+-- by that query (see _search.py); the operator below is the fallback for other contexts, which sees
+-- one document only (N = 1).
+DO $$ BEGIN
+    IF to_regtype('deeplake_compat.bm25_corpus') IS NULL THEN
+        CREATE TYPE deeplake_compat.bm25_corpus AS (
+            terms text[],       -- distinct query terms
+            patterns text[],    -- one regex per term: '\mterm\M'
+            any_pattern text,   -- one regex matching any term; NULL when the query has no terms
+            idf float8[],       -- per term
+            avgdl float8,       -- average document length in tokens
+            n bigint            -- documents (non-NULL values) in the corpus
+        );
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION deeplake_compat.bm25_terms(query text)
+    RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT DISTINCT m[1] FROM regexp_matches(lower(query), '(\w+)', 'g') AS m ORDER BY 1);
+
+CREATE OR REPLACE FUNCTION deeplake_compat.bm25_patterns(terms text[])
+    RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT '\m' || t || '\M' FROM unnest(terms) WITH ORDINALITY AS u(t, i) ORDER BY u.i);
+
+CREATE OR REPLACE FUNCTION deeplake_compat.bm25_corpus(terms text[], n bigint, total bigint, df bigint[])
+    RETURNS deeplake_compat.bm25_corpus LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ROW(
+        terms,
+        deeplake_compat.bm25_patterns(terms),
+        CASE WHEN cardinality(terms) > 0 THEN '\m(' || array_to_string(terms, '|') || ')\M' END,
+        ARRAY(SELECT ln(1 + (n - d + 0.5) / (d + 0.5)) FROM unnest(df) WITH ORDINALITY AS u(d, i) ORDER BY u.i),
+        CASE WHEN n > 0 THEN total::float8 / n ELSE 0 END,
+        n
+    )::deeplake_compat.bm25_corpus;
+
+-- Whether `doc` contains a query term (the rows a BM25 index scan returns).
+CREATE OR REPLACE FUNCTION deeplake_compat.bm25_matches(doc text, corpus deeplake_compat.bm25_corpus)
+    RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN lower(doc) ~ (corpus).any_pattern;
+
+CREATE OR REPLACE FUNCTION deeplake_compat.bm25_score(doc text, corpus deeplake_compat.bm25_corpus)
+    RETURNS float4 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    ldoc text;
+    score float8 := 0;
+    tf integer;
+    norm float8;
+BEGIN
+    IF doc IS NULL THEN
+        RETURN NULL;
+    END IF;
+    ldoc := lower(doc);
+    IF corpus.any_pattern IS NULL OR ldoc !~ corpus.any_pattern THEN
+        RETURN 0;
+    END IF;
+    norm := 1.2 * (0.25 + 0.75 * CASE WHEN corpus.avgdl > 0
+                                      THEN regexp_count(ldoc, '\w+') / corpus.avgdl ELSE 1 END);
+    FOR i IN 1 .. cardinality(corpus.terms) LOOP
+        tf := regexp_count(ldoc, corpus.patterns[i]);
+        IF tf > 0 THEN
+            score := score + corpus.idf[i] * tf * 2.2 / (tf + norm);
+        END IF;
+    END LOOP;
+    RETURN score;
+END $$;
+
+-- `<#>` on (text, text) outside a rewritten SELECT: BM25 against a corpus of this one document.
 CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_bm25_similarity(doc text, query text)
     RETURNS float4 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN ts_rank(to_tsvector('english', doc),
-                   replace(plainto_tsquery('english', query)::text, ' & ', ' | ')::tsquery)::float4;
+    RETURN deeplake_compat.bm25_score(doc, deeplake_compat.bm25_corpus(
+        deeplake_compat.bm25_terms(query), 1, regexp_count(doc, '\w+'),
+        array_fill(1::bigint, ARRAY[cardinality(deeplake_compat.bm25_terms(query))])));
 
 -- Managed-service call that refreshes a table's cached view; local tables are always fresh.
 CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_sync_table(table_name text)
@@ -47,6 +118,60 @@ DO $$ BEGIN
     IF to_regtype('deeplake_compat.deeplake_hybrid_record') IS NULL THEN
         CREATE TYPE deeplake_compat.deeplake_hybrid_record AS (embedding float4[], text_value text);
     END IF;
+    IF to_regtype('deeplake_compat.deeplake_hybrid_record_weighted') IS NULL THEN
+        CREATE TYPE deeplake_compat.deeplake_hybrid_record_weighted AS (
+            embedding float4[], text_value text, vector_weight float8, text_weight float8);
+    END IF;
+END $$;
+
+-- Hybrid search: `(emb, txt)::deeplake_hybrid_record <#> deeplake_hybrid_record(vec, 'query'[, w_vec, w_text])`.
+-- The local API rewrites it in a SELECT over one table (see _search.py); anywhere else it is an error.
+CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_hybrid_record(vec float4[], query text)
+    RETURNS deeplake_compat.deeplake_hybrid_record_weighted LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ROW(vec, query, 0.5, 0.5)::deeplake_compat.deeplake_hybrid_record_weighted;
+CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_hybrid_record(
+        vec float4[], query text, vector_weight float8, text_weight float8)
+    RETURNS deeplake_compat.deeplake_hybrid_record_weighted LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ROW(vec, query, vector_weight, text_weight)::deeplake_compat.deeplake_hybrid_record_weighted;
+CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_hybrid_similarity(
+        doc deeplake_compat.deeplake_hybrid_record, query deeplake_compat.deeplake_hybrid_record_weighted)
+    RETURNS float4 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'hybrid search (<#> with deeplake_hybrid_record) is supported by the local Deep Lake '
+        'API only in a SELECT that reads one table: SELECT …, (embedding, text)::deeplake_hybrid_record <#> '
+        'deeplake_hybrid_record(ARRAY[…]::float4[], ''query'') AS score FROM table ORDER BY score DESC LIMIT k';
+END $$;
+-- The merged hybrid score of one row, looked up in the {ctid: score} map a rewritten query builds.
+CREATE OR REPLACE FUNCTION deeplake_compat.hybrid_score(scores jsonb, row_id tid)
+    RETURNS float4 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN coalesce((scores ->> row_id::text)::float8, 0)::float4;
+DO $$ BEGIN
+    IF to_regoperator('deeplake_compat.<#>(deeplake_compat.deeplake_hybrid_record,'
+                      'deeplake_compat.deeplake_hybrid_record_weighted)') IS NULL THEN
+        CREATE OPERATOR deeplake_compat.<#> (LEFTARG = deeplake_compat.deeplake_hybrid_record,
+            RIGHTARG = deeplake_compat.deeplake_hybrid_record_weighted,
+            FUNCTION = deeplake_compat.deeplake_hybrid_similarity);
+    END IF;
+END $$;
+
+-- Deep Lake column types (pg_deeplake's domains, and the managed service's extra ones).
+DO $$
+DECLARE
+    d record;
+BEGIN
+    FOR d IN SELECT * FROM (VALUES
+        ('image', 'bytea', NULL), ('video', 'bytea', NULL), ('file', 'bytea', NULL), ('file_id', 'uuid', NULL),
+        ('embedding', 'real[]', 'array_ndims(VALUE) = 1'), ('embedding_2d', 'real[]', 'array_ndims(VALUE) = 2'),
+        ('segment_mask', 'bytea', NULL), ('binary_mask', 'bytea', NULL), ('bounding_box', 'real[]', NULL),
+        ('class_label', 'integer', NULL), ('deeplake_polygon', 'bytea', NULL), ('deeplake_point', 'real[]', NULL),
+        ('mesh', 'bytea', NULL), ('medical', 'bytea', NULL)) AS v(name, base, check_expr)
+    LOOP
+        IF to_regtype('deeplake_compat.' || d.name) IS NULL THEN
+            EXECUTE format('CREATE DOMAIN deeplake_compat.%I AS %s%s', d.name, d.base,
+                           coalesce(' CHECK (' || d.check_expr || ')', ''));
+        END IF;
+    END LOOP;
 END $$;
 
 -- Operator classes for deeplake_index: named ones as in pg_deeplake, then a copy of every default
@@ -108,6 +233,32 @@ CREATE TABLE IF NOT EXISTS deeplake_compat.workspaces (
 CREATE SCHEMA IF NOT EXISTS "default";
 INSERT INTO deeplake_compat.workspaces (id, name) VALUES ('default', 'default') ON CONFLICT (id) DO NOTHING;
 
+-- Organizations and their members: bookkeeping only (workspaces do not belong to one). The built-in
+-- organization `local`, with the local user as its admin, is (re)created at every start.
+CREATE TABLE IF NOT EXISTS deeplake_compat.organizations (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    creator text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS deeplake_compat.members (
+    org_id text NOT NULL REFERENCES deeplake_compat.organizations (id) ON DELETE CASCADE,
+    user_id text NOT NULL,
+    name text NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL CHECK (role IN ('admin', 'member')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (org_id, user_id),
+    UNIQUE (org_id, email)
+);
+INSERT INTO deeplake_compat.organizations (id, name, creator, created_at)
+    SELECT 'local', 'Local Organization', 'local-user', created_at
+    FROM deeplake_compat.workspaces WHERE id = 'default'
+    ON CONFLICT (id) DO NOTHING;
+INSERT INTO deeplake_compat.members (org_id, user_id, name, email, role)
+    VALUES ('local', 'local-user', 'Local User', 'local@localhost', 'admin')
+    ON CONFLICT DO NOTHING;
+
 -- Deep Lake options of each deeplake_index stand-in, keyed by the index, so renames follow.
 CREATE TABLE IF NOT EXISTS deeplake_compat.indexes (
     index_oid oid PRIMARY KEY,
@@ -142,3 +293,25 @@ DO $$ BEGIN
             EXECUTE FUNCTION deeplake_compat.forget_dropped_objects();
     END IF;
 END $$;
+
+-- pg_indexes as Deep Lake shows it: a deeplake_index stand-in with its recorded options
+-- (`… USING deeplake_index (content) WITH (index_type=bm25)`) instead of the stand-in's `WHERE false`.
+-- Unqualified `pg_indexes` finds this view because the workspace search_path puts pg_catalog last.
+CREATE OR REPLACE FUNCTION deeplake_compat.reloption_value(value text)
+    RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN quote_ident(value) = value THEN value ELSE quote_literal(value) END;
+CREATE OR REPLACE VIEW deeplake_compat.pg_indexes AS
+    SELECT n.nspname AS schemaname, c.relname AS tablename, i.relname AS indexname, t.spcname AS tablespace,
+           CASE WHEN d.index_oid IS NULL THEN pg_get_indexdef(i.oid)
+                ELSE regexp_replace(pg_get_indexdef(i.oid), ' WHERE false$', '')
+                     || coalesce(' WITH (' || nullif(concat_ws(', ',
+                            'index_type=' || deeplake_compat.reloption_value(d.index_type),
+                            'dimension=' || deeplake_compat.reloption_value(d.dimension::text)), '') || ')', '')
+           END AS indexdef
+    FROM pg_index x
+    JOIN pg_class c ON c.oid = x.indrelid
+    JOIN pg_class i ON i.oid = x.indexrelid
+    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_tablespace t ON t.oid = i.reltablespace
+    LEFT JOIN deeplake_compat.indexes d ON d.index_oid = i.oid
+    WHERE c.relkind IN ('r', 'm', 'p') AND i.relkind IN ('i', 'I');

@@ -9,10 +9,13 @@ from typing import Any
 from mcp.types import ToolAnnotations
 
 from deeplake_mcp.guard import Policy, StatementClass
+from deeplake_mcp.tools.admin import manage_members, manage_workspaces
 from deeplake_mcp.tools.catalog import describe_table, list_tables, list_workspaces
 from deeplake_mcp.tools.info import server_info
 from deeplake_mcp.tools.search import semantic_search
 from deeplake_mcp.tools.sql import execute_sql, query
+from deeplake_mcp.tools.tql import tql_query
+from deeplake_mcp.tools.upload import upload_file
 from deeplake_mcp.tools.write import insert_rows
 
 __all__ = ["TOOLS", "ToolSpec", "annotations_for", "visible_tools"]
@@ -31,6 +34,7 @@ class ToolSpec:
     title: str
     needs: StatementClass
     open_ended: bool = False
+    admin: bool = False
 
     @property
     def name(self) -> str:
@@ -43,15 +47,22 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(describe_table, "Describe a table", StatementClass.READ),
     ToolSpec(query, "Run a read-only SQL query", StatementClass.READ),
     ToolSpec(semantic_search, "Semantic search", StatementClass.READ),
+    ToolSpec(tql_query, "Run a TQL query (Tensor Database)", StatementClass.READ),
     ToolSpec(insert_rows, "Insert rows", StatementClass.WRITE),
+    ToolSpec(upload_file, "Create a table from a CSV/JSON file", StatementClass.WRITE),
     ToolSpec(execute_sql, "Execute a write statement", StatementClass.WRITE, open_ended=True),
     ToolSpec(server_info, "Server info", StatementClass.READ),
+    ToolSpec(manage_workspaces, "Manage workspaces", StatementClass.WRITE, open_ended=True, admin=True),
+    ToolSpec(manage_members, "Manage organisation members", StatementClass.WRITE, open_ended=True, admin=True),
 )
 
 
-def visible_tools(policy: Policy) -> list[ToolSpec]:
-    """The tools this policy lists: a tool the mode cannot use is not shown at all."""
-    return [spec for spec in TOOLS if policy.allows(spec.needs)]
+def visible_tools(policy: Policy, *, admin: bool = False) -> list[ToolSpec]:
+    """The tools this policy lists: a tool the mode cannot use is not shown at all.
+
+    Administration tools are listed only when the operator opted in (``admin``).
+    """
+    return [spec for spec in TOOLS if policy.allows(spec.needs) and (admin or not spec.admin)]
 
 
 def annotations_for(spec: ToolSpec, policy: Policy) -> ToolAnnotations:

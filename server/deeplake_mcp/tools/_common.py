@@ -73,16 +73,12 @@ async def fetch_table(rt: Runtime, workspace: str, table: str) -> TableDetails:
         raise await tool_error(rt, exc, workspace=workspace, table=table) from exc
 
 
-async def tool_error(
-    rt: Runtime, exc: DeepLakeError, *, workspace: str, table: str | None = None
-) -> ToolError:
+async def tool_error(rt: Runtime, exc: DeepLakeError, *, workspace: str, table: str | None = None) -> ToolError:
     """Translate a client error into a message that says what went wrong and what to do."""
     if isinstance(exc, NotFoundError):
         return await _not_found(rt, workspace, table)
     if isinstance(exc, DeepLakeTimeoutError):
-        return ToolError(
-            f"{exc} Narrow the query (WHERE, LIMIT, fewer columns) or raise DEEPLAKE_MCP_QUERY_TIMEOUT."
-        )
+        return ToolError(f"{exc} Narrow the query (WHERE, LIMIT, fewer columns) or raise DEEPLAKE_MCP_QUERY_TIMEOUT.")
     if isinstance(exc, DeepLakeConnectionError):
         return ToolError(f"{exc}. Check DEEPLAKE_API_URL and the network, then try again.")
     if isinstance(exc, DeepLakeAPIError) and exc.status_code == 400:
@@ -116,6 +112,4 @@ async def _not_found(rt: Runtime, workspace: str, table: str | None) -> ToolErro
         tables = [t.table_name for t in await rt.client.list_tables(workspace)]
     except DeepLakeError:
         tables = []
-    return ToolError(
-        f"Table {table!r} not found in workspace {workspace!r}. Tables are: {known_names(tables)}."
-    )
+    return ToolError(f"Table {table!r} not found in workspace {workspace!r}. Tables are: {known_names(tables)}.")

@@ -21,9 +21,7 @@ __all__ = [
 
 VECTOR_TYPES = ("_float4", "float4[]", "real[]", "embedding")
 
-WorkspaceArg = Annotated[
-    str | None, Field(description="workspace id; the server's default workspace when omitted")
-]
+WorkspaceArg = Annotated[str | None, Field(description="workspace id; the server's default workspace when omitted")]
 
 
 class WorkspaceInfo(BaseModel):
@@ -130,10 +128,7 @@ async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
 
 
 async def _indexes(rt: Runtime, workspace: str, table: str) -> list[IndexInfo] | None:
-    sql = (
-        "SELECT indexname, indexdef FROM pg_indexes "
-        "WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname"
-    )
+    sql = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname"
     try:
         result = await rt.client.query(workspace, sql, [workspace, table], read_only=True)
     except DeepLakeError:
@@ -147,8 +142,7 @@ async def _vector_dimensions(rt: Runtime, workspace: str, table: str, columns: l
         return {}
     source = qualified(workspace, table)
     probes = ", ".join(
-        f"(SELECT array_length({quote_ident(c)}, 1) FROM {source} "
-        f"WHERE array_length({quote_ident(c)}, 1) > 0 LIMIT 1)"
+        f"(SELECT array_length({quote_ident(c)}, 1) FROM {source} WHERE array_length({quote_ident(c)}, 1) > 0 LIMIT 1)"
         for c in columns
     )
     try:

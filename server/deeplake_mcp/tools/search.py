@@ -30,9 +30,7 @@ async def semantic_search(
     vector: Annotated[
         list[float] | None, Field(description="query embedding; must have the vector column's dimension")
     ] = None,
-    query: Annotated[
-        str | None, Field(description="keywords, ranked against text_column (keyword relevance)")
-    ] = None,
+    query: Annotated[str | None, Field(description="keywords, ranked against text_column (keyword relevance)")] = None,
     k: Annotated[int, Field(ge=1, le=1000, description="how many rows to return")] = 10,
     filter: Annotated[
         str | None,
@@ -55,9 +53,7 @@ async def semantic_search(
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
     if (vector is None) == (query is None):
-        raise ToolError(
-            "Give exactly one of `vector` (a query embedding) or `query` (keywords with text_column)."
-        )
+        raise ToolError("Give exactly one of `vector` (a query embedding) or `query` (keywords with text_column).")
     if filter is not None:
         verdict = rt.policy.check_filter(filter)
         if not verdict.allowed:
@@ -127,9 +123,7 @@ def _require_column(desc: TableDescription, name: str | None, arg: str, what: st
     if name is None:
         raise ToolError(f"Give `{arg}`: {what}. Columns are: {known_names(names)}.")
     if name not in names:
-        raise ToolError(
-            f"Table {desc.table_name!r} has no column {name!r}; columns are: {known_names(names)}."
-        )
+        raise ToolError(f"Table {desc.table_name!r} has no column {name!r}; columns are: {known_names(names)}.")
     return name
 
 
@@ -139,7 +133,5 @@ def _output_columns(desc: TableDescription, requested: list[str] | None) -> list
         return [c.name for c in desc.columns if c.type.lower() not in VECTOR_TYPES]
     unknown = [c for c in requested if c not in names]
     if unknown:
-        raise ToolError(
-            f"Table {desc.table_name!r} has no column {unknown[0]!r}; columns are: {known_names(names)}."
-        )
+        raise ToolError(f"Table {desc.table_name!r} has no column {unknown[0]!r}; columns are: {known_names(names)}.")
     return requested

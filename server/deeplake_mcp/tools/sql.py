@@ -22,9 +22,7 @@ _WRAPPABLE = ("SELECT", "WITH", "VALUES", "TABLE")
 SqlArg = Annotated[str, Field(description="one PostgreSQL statement; use $1, $2 … for values")]
 ParamsArg = Annotated[
     list[Any] | None,
-    Field(
-        description="values for $1, $2 …: strings, numbers, booleans, null, lists (vectors), objects (JSON)"
-    ),
+    Field(description="values for $1, $2 …: strings, numbers, booleans, null, lists (vectors), objects (JSON)"),
 ]
 
 

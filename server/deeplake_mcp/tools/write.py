@@ -36,9 +36,7 @@ async def insert_rows(
     table: Annotated[str, Field(description="table to insert into")],
     rows: Annotated[
         list[dict[str, Any]],
-        Field(
-            description="rows as objects keyed by column name; vectors as lists of numbers, JSON as objects"
-        ),
+        Field(description="rows as objects keyed by column name; vectors as lists of numbers, JSON as objects"),
     ],
     workspace: WorkspaceArg = None,
 ) -> InsertResult:
@@ -152,8 +150,7 @@ def _param(value: Any, pg_type: str) -> Any:
 def _partial_failure(total: int, start: int, end: int, exc: DeepLakeError, detail: str) -> str:
     ambiguous = isinstance(exc, DeepLakeConnectionError | ServerError)
     fate = (
-        "may or may not have been written (the service gave no clear answer); check with a query before "
-        "retrying them"
+        "may or may not have been written (the service gave no clear answer); check with a query before retrying them"
         if ambiguous
         else "were not written"
     )
