@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import httpx
 
+from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
 from deeplake_mcp.guard import Policy
 from deeplake_mcp.settings import Settings
@@ -19,6 +20,7 @@ __all__ = ["LOCAL_API_URL", "Runtime", "open_runtime"]
 log = logging.getLogger(__name__)
 
 LOCAL_API_URL = "http://deeplake.local"
+SCHEMA_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Runtime:
     client: DeepLakeClient
     backend: Literal["local", "cloud"]
     tensordb: TensorDBClient
+    schemas: TTLCache[tuple[str, str], object] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
+    """Table descriptions by ``(workspace, table)``, reused by search and inserts for a short while."""
 
     @property
     def location(self) -> str:

@@ -309,3 +309,16 @@ async def test_insert_rows_reports_progress(data_dir: Path) -> None:
         assert payload(result)["batches"] == 3
     assert [p[0] for p in progress] == [1000, 2000, 2500]
     assert progress[-1][1] == 2500
+
+
+async def test_search_sees_schema_changes_made_through_the_server(client: Client) -> None:
+    table = unique("evolving")
+    await call(client, "execute_sql", sql=f"CREATE TABLE {table} (id TEXT, embedding FLOAT4[]) USING deeplake")
+    message = await call_error(client, "semantic_search", table=table, vector=[1.0, 0.0], columns=["note"])
+    assert "no column 'note'" in message
+    await call(client, "execute_sql", sql=f"CREATE TABLE {table}_2 (id TEXT) USING deeplake")
+    await call(client, "insert_rows", table=table, rows=[{"id": "x", "embedding": [1.0, 0.0]}])
+    found = await call(client, "semantic_search", table=table, vector=[1.0, 0.0])
+    assert found["rows"][0][0] == "x"
+    message = await call_error(client, "semantic_search", table=table, vector=[1.0, 0.0, 0.0])
+    assert "2-dimensional" in message

@@ -15,6 +15,8 @@ __all__ = [
     "TableDescription",
     "describe",
     "describe_table",
+    "described",
+    "forget_schemas",
     "list_tables",
     "list_workspaces",
 ]
@@ -103,12 +105,25 @@ async def describe_table(
     return await describe(rt, rt.workspace(workspace), table)
 
 
+async def described(rt: Runtime, workspace: str, table: str) -> TableDescription:
+    """A recent description of the table: cached briefly, for calls that need only its shape."""
+    cached = rt.schemas.get((workspace, table))
+    if isinstance(cached, TableDescription):
+        return cached
+    return await describe(rt, workspace, table)
+
+
+def forget_schemas(rt: Runtime, workspace: str | None = None, table: str | None = None) -> None:
+    """Drop cached descriptions (of a table, of a workspace's tables, or all) after writes that change them."""
+    rt.schemas.invalidate(lambda key: workspace in (None, key[0]) and table in (None, key[1]))
+
+
 async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
-    """The full description of one table (shared by the tool and the schema resource)."""
+    """The full, fresh description of one table (the tool and the schema resource); refreshes the cache."""
     details = await fetch_table(rt, workspace, table)
     vector_columns = [c.name for c in details.columns if c.type.lower() in VECTOR_TYPES]
     dimensions = await _vector_dimensions(rt, workspace, table, vector_columns)
-    return TableDescription(
+    description = TableDescription(
         workspace=workspace,
         table_name=details.table_name,
         columns=[
@@ -125,6 +140,8 @@ async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
         size_mb=details.size_mb,
         indexes=await _indexes(rt, workspace, table),
     )
+    rt.schemas.put((workspace, table), description)
+    return description
 
 
 async def _indexes(rt: Runtime, workspace: str, table: str) -> list[IndexInfo] | None:

@@ -19,7 +19,7 @@ from deeplake_mcp.tools._common import (
     timeout_ms,
     tool_error,
 )
-from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, describe
+from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, described
 
 __all__ = ["semantic_search", "vector_literal"]
 
@@ -58,7 +58,7 @@ async def semantic_search(
         verdict = rt.policy.check_filter(filter)
         if not verdict.allowed:
             raise ToolError(f"Refused filter: {verdict.reason}")
-    desc = await describe(rt, ws, table)
+    desc = await described(rt, ws, table)
     shown = _output_columns(desc, columns)
     if vector is not None:
         score = _vector_score(desc, vector, vector_column)

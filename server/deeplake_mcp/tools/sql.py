@@ -13,7 +13,7 @@ from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, Verdict, classify
 from deeplake_mcp.output import RowsResult, shape_rows
 from deeplake_mcp.tools._common import Ctx, runtime, timeout_ms, tool_error
-from deeplake_mcp.tools.catalog import WorkspaceArg
+from deeplake_mcp.tools.catalog import WorkspaceArg, forget_schemas
 
 __all__ = ["StatementResult", "execute_sql", "query"]
 
@@ -88,6 +88,9 @@ async def execute_sql(
         )
     except DeepLakeError as exc:
         raise await tool_error(rt, exc, workspace=ws) from exc
+    finally:
+        if verdict.cls is not StatementClass.READ:
+            forget_schemas(rt)  # DDL may name any workspace's tables
     shaped = shape_rows(
         result.columns, result.rows, max_rows=rt.settings.max_rows, max_chars=rt.settings.max_result_chars
     )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
 from deeplake_mcp.tools._common import Ctx, known_names, qualified, quote_ident, runtime, tool_error
-from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, describe
+from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, described, forget_schemas
 
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
@@ -51,7 +51,7 @@ async def insert_rows(
         raise ToolError('`rows` is empty; pass at least one row object, e.g. [{"title": "…"}].')
     if len(rows) > MAX_ROWS_PER_CALL:
         raise ToolError(f"{len(rows)} rows is more than {MAX_ROWS_PER_CALL} per call; split the insert.")
-    desc = await describe(rt, ws, table)
+    desc = await described(rt, ws, table)
     columns = _columns_of(desc, rows)
     types = {c.name: c.type.lower() for c in desc.columns}
     _check_vectors(desc, rows, columns)
@@ -59,14 +59,17 @@ async def insert_rows(
     params = [[_param(row.get(c), types[c]) for c in columns] for row in rows]
     written = 0
     chunks = plan_chunks(params)
-    for start, end in chunks:
-        try:
-            await rt.client.query_batch(ws, sql, params[start:end])
-        except DeepLakeError as exc:
-            detail = str(await tool_error(rt, exc, workspace=ws, table=table))
-            raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
-        written = end
-        await ctx.report_progress(written, len(rows), f"inserted {written} of {len(rows)} rows")
+    try:
+        for start, end in chunks:
+            try:
+                await rt.client.query_batch(ws, sql, params[start:end])
+            except DeepLakeError as exc:
+                detail = str(await tool_error(rt, exc, workspace=ws, table=table))
+                raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
+            written = end
+            await ctx.report_progress(written, len(rows), f"inserted {written} of {len(rows)} rows")
+    finally:
+        forget_schemas(rt, ws, table)
     return InsertResult(table=table, workspace=ws, inserted=written, batches=len(chunks))
 
 

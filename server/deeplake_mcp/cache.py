@@ -1,0 +1,39 @@
+"""A small time-bounded cache, for facts that change rarely but are read on every call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["TTLCache"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TTLCache(Generic[K, V]):
+    """Entries expire ``ttl`` seconds after they were stored; ``invalidate`` drops them sooner."""
+
+    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        stored, value = entry
+        if self._clock() - stored > self._ttl:
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = (self._clock(), value)
+
+    def invalidate(self, matches: Callable[[K], bool] = lambda _: True) -> None:
+        """Drop every entry whose key ``matches`` (all of them by default)."""
+        for key in [k for k in self._entries if matches(k)]:
+            del self._entries[key]
