@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,18 +50,26 @@ class FaultServer:
 
     def __init__(self) -> None:
         self.script: dict[tuple[str, str], list[Reply]] = {}
+        self.computed: dict[tuple[str, str], Callable[[Any], Any]] = {}
         self.seen: list[Seen] = []
         self.url = ""
 
     def on(self, method: str, path: str, *replies: Reply) -> None:
         self.script[(method, path)] = list(replies)
 
+    def compute(self, method: str, path: str, answer: Callable[[Any], Any]) -> None:
+        """Answer ``(method, path)`` with ``answer(json_body)`` as JSON (a well-behaved fake)."""
+        self.computed[(method, path)] = answer
+
     def count(self, method: str, path: str) -> int:
         return sum(1 for s in self.seen if (s.method, s.path) == (method, path))
 
     async def _handle(self, request: Request) -> Response:
         key = (request.method, request.url.path)
-        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), await request.body()))
+        body = await request.body()
+        self.seen.append(Seen(request.method, request.url.path, dict(request.headers), body))
+        if key in self.computed:
+            return JSONResponse(self.computed[key](json.loads(body or b"null")))
         replies = self.script.get(key)
         if not replies:
             return JSONResponse({"error": f"no script for {key}", "code": "NOT_FOUND"}, 404)

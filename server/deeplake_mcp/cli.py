@@ -103,7 +103,7 @@ def _setup_logging(level: str) -> None:
 def _serve(settings: Settings) -> int:
     from deeplake_mcp.app import build_server
 
-    server = build_server(settings)
+    server = build_server(settings, warm_up=True)
     log.info(
         "starting deeplake-mcp %s on %s: backend=%s access=%s workspace=%s",
         __version__,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
 from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
+from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
 from deeplake_mcp.settings import Settings
 
@@ -32,6 +34,7 @@ class Runtime:
     client: DeepLakeClient
     backend: Literal["local", "cloud"]
     tensordb: TensorDBClient
+    embedder: Embedder | None
     schemas: TTLCache[tuple[str, str], object] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
     """Table descriptions by ``(workspace, table)``, reused by search and inserts for a short while."""
 
@@ -47,12 +50,14 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, warm_up: bool = False
 ) -> AsyncIterator[Runtime]:
-    """Open the API client for ``settings``; in embedded mode also start the local API.
+    """Open the API clients and the embedder for ``settings``; in embedded mode also start the local API.
 
     ``transport`` replaces the network (tests pass ``httpx.MockTransport``); it is ignored
-    in embedded mode, where the client reaches the local API in-process.
+    in embedded mode, where the client reaches the local API in-process. ``warm_up`` loads the
+    embedding model in the background, so the first search does not wait for it while
+    ``tools/list`` still answers at once.
     """
     timeouts = Timeouts(query=settings.query_timeout + 1)
     backend = settings.effective_backend
@@ -82,6 +87,11 @@ async def open_runtime(
             )
         await stack.enter_async_context(client)
         await stack.enter_async_context(tensordb)
+        embedder = _embedder(settings)
+        if embedder is not None:
+            stack.push_async_callback(embedder.aclose)
+            if warm_up:
+                stack.enter_context(_background(embedder.warm_up(), f"loading {embedder.name}"))
         log.info("deeplake-mcp ready: %s", settings.summary())
         yield Runtime(
             settings=settings,
@@ -89,4 +99,33 @@ async def open_runtime(
             client=client,
             backend=backend,
             tensordb=tensordb,
+            embedder=embedder,
         )
+
+
+def _embedder(settings: Settings) -> Embedder | None:
+    key = settings.embedding_api_key
+    return create_embedder(
+        settings.embedder,
+        url=settings.embedding_url,
+        model=settings.embedding_model,
+        api_key=key.get_secret_value() if key else None,
+        dimensions=settings.embedding_dimensions,
+    )
+
+
+@contextmanager
+def _background(work: Coroutine[Any, Any, None], what: str) -> Iterator[None]:
+    """Run ``work`` as a background task for the duration of the block; failures are logged."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception as exc:  # a failed warm-up only costs the first call its latency
+            log.warning("%s failed: %s", what, exc)
+
+    task = asyncio.get_running_loop().create_task(guarded())
+    try:
+        yield
+    finally:
+        task.cancel()

@@ -195,7 +195,9 @@ async def test_semantic_search_by_vector(client: Client) -> None:
 
 async def test_semantic_search_by_keywords(client: Client) -> None:
     table = await make_docs(client)
-    found = await call(client, "semantic_search", table=table, query="bananas", text_column="body", columns=["id"])
+    found = await call(
+        client, "semantic_search", table=table, query="bananas", text_column="body", hybrid_weight=1, columns=["id"]
+    )
     assert found["rows"][0][0] == "b"
 
 
@@ -203,6 +205,9 @@ async def test_semantic_search_errors(client: Client) -> None:
     table = await make_docs(client)
     message = await call_error(client, "semantic_search", table=table, vector=[1.0, 0.0])
     assert "2 dimensions" in message and "3-dimensional" in message
+    message = await call_error(client, "semantic_search", table=table, query="red fruit")
+    assert "384 dimensions" in message and "3-dimensional" in message and "DEEPLAKE_MCP_EMBEDDER" in message
+    assert "needs `text_column`" in await call_error(client, "semantic_search", table=table, query="x", hybrid_weight=1)
     message = await call_error(
         client, "semantic_search", table=table, vector=[1.0, 0.0, 0.0], filter="1=1) UNION SELECT 1 --"
     )

@@ -11,6 +11,7 @@ from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.tools._common import Ctx, fetch_table, qualified, quote_ident, runtime, tool_error
 
 __all__ = [
+    "MODEL_NOTE",
     "ColumnInfo",
     "TableDescription",
     "describe",
@@ -52,6 +53,7 @@ class ColumnInfo(BaseModel):
     nullable: bool
     default: str | None = None
     vector_dimension: int | None = Field(None, description="length of stored vectors (float4[] columns)")
+    vector_model: str | None = Field(None, description="embedding model that produced the vectors, when known")
 
 
 class IndexInfo(BaseModel):
@@ -123,6 +125,7 @@ async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
     details = await fetch_table(rt, workspace, table)
     vector_columns = [c.name for c in details.columns if c.type.lower() in VECTOR_TYPES]
     dimensions = await _vector_dimensions(rt, workspace, table, vector_columns)
+    models = await _vector_models(rt, workspace, table) if vector_columns else {}
     description = TableDescription(
         workspace=workspace,
         table_name=details.table_name,
@@ -133,6 +136,7 @@ async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
                 nullable=c.nullable,
                 default=c.default,
                 vector_dimension=dimensions.get(c.name),
+                vector_model=models.get(c.name),
             )
             for c in details.columns
         ],
@@ -168,3 +172,20 @@ async def _vector_dimensions(rt: Runtime, workspace: str, table: str, columns: l
         return {}
     row: list[Any] = result.rows[0] if result.rows else []
     return {c: int(d) for c, d in zip(columns, row, strict=False) if isinstance(d, int)}
+
+
+MODEL_NOTE = "deeplake-mcp embedding model: "
+
+
+async def _vector_models(rt: Runtime, workspace: str, table: str) -> dict[str, str]:
+    """Models recorded (by ``insert_rows(embed=…)``) in the comments of the table's vector columns."""
+    sql = (
+        "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+        "AND col_description(a.attrelid, a.attnum) LIKE $2"
+    )
+    try:
+        result = await rt.client.query(workspace, sql, [qualified(workspace, table), MODEL_NOTE + "%"], read_only=True)
+    except DeepLakeError:
+        return {}
+    return {str(name): str(note)[len(MODEL_NOTE) :] for name, note in result.rows}

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from deeplake_mcp import __version__
 from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.tools._common import Ctx, runtime
 from deeplake_mcp.tools.write import CHUNK_ROWS, MAX_ROWS_PER_CALL
 
@@ -23,7 +24,7 @@ class ServerInfo(BaseModel):
     access: str = Field(description="read-only, read-write or destructive")
     allowed_statement_classes: list[str]
     limits: dict[str, Any]
-    embedder: str
+    embedder: dict[str, Any] = Field(description="the text embedder: name, dimensions, whether it is loaded")
     health: dict[str, Any]
 
 
@@ -51,6 +52,12 @@ async def server_info(ctx: Ctx) -> ServerInfo:
             "insert_rows_per_call": MAX_ROWS_PER_CALL,
             "insert_rows_per_batch": CHUNK_ROWS,
         },
-        embedder="none: semantic_search takes a query vector (text embeddings are not configured)",
+        embedder=_embedder_info(rt),
         health=health,
     )
+
+
+def _embedder_info(rt: Runtime) -> dict[str, Any]:
+    if rt.embedder is None:
+        return {"name": None, "note": "no text embedder: semantic_search needs `vector` or keyword ranking"}
+    return {"name": rt.embedder.name, "dimensions": rt.embedder.dimensions, "loaded": rt.embedder.ready}

@@ -1,15 +1,18 @@
-"""``semantic_search``: rank a table's rows by similarity to a vector (or by keywords)."""
+"""``semantic_search``: text or a vector in, the most similar rows out (optionally blended with BM25)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.embeddings import EmbeddingError
 from deeplake_mcp.output import RowsResult, shape_rows
+from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.tools._common import (
     Ctx,
     known_names,
@@ -23,14 +26,28 @@ from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, Workspace
 
 __all__ = ["semantic_search", "vector_literal"]
 
+DEFAULT_HYBRID_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """The score expression, the condition a row needs to be ranked, and the statement's parameters."""
+
+    score: str
+    needs: str
+    params: list[object]
+
 
 async def semantic_search(
     ctx: Ctx,
     table: Annotated[str, Field(description="table to search")],
-    vector: Annotated[
-        list[float] | None, Field(description="query embedding; must have the vector column's dimension")
+    query: Annotated[
+        str | None, Field(description="what to look for, in plain language (embedded by the server)")
     ] = None,
-    query: Annotated[str | None, Field(description="keywords, ranked against text_column (keyword relevance)")] = None,
+    vector: Annotated[
+        list[float] | None,
+        Field(description="a ready query embedding instead of `query` (same dimension as the column)"),
+    ] = None,
     k: Annotated[int, Field(ge=1, le=1000, description="how many rows to return")] = 10,
     filter: Annotated[
         str | None,
@@ -40,40 +57,53 @@ async def semantic_search(
         list[str] | None, Field(description="columns to return; all non-vector columns when omitted")
     ] = None,
     workspace: WorkspaceArg = None,
+    text_column: Annotated[
+        str | None, Field(description="text column for keyword (BM25) relevance; turns on hybrid ranking")
+    ] = None,
+    hybrid_weight: Annotated[
+        float | None,
+        Field(
+            ge=0, le=1, description="share of keyword relevance in hybrid ranking: 0 = meaning only, 1 = keywords only"
+        ),
+    ] = None,
     vector_column: Annotated[
         str | None, Field(description="vector column to rank by; found automatically when the table has one")
     ] = None,
-    text_column: Annotated[str | None, Field(description="text column that `query` keywords rank")] = None,
 ) -> RowsResult:
-    """Find the rows most similar to a query vector (cosine, higher is better), or best matching keywords.
+    """Find the rows most relevant to `query` (text) or `vector`, best first, with a `score` column.
 
-    Give `vector` for semantic search, or `query` with `text_column` for keyword search. Returns the chosen
-    columns plus `score`, best first.
+    Text is embedded by the server; ranking is cosine similarity on the table's vector column (higher is
+    better). With `text_column`, keyword relevance (BM25) is blended in by `hybrid_weight` (default 0.5).
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    if (vector is None) == (query is None):
-        raise ToolError("Give exactly one of `vector` (a query embedding) or `query` (keywords with text_column).")
+    if query is None and vector is None:
+        raise ToolError("Give `query` (text to search for) or `vector` (a query embedding).")
+    if hybrid_weight is not None and text_column is None:
+        raise ToolError("`hybrid_weight` needs `text_column`: the text column whose keywords to rank by.")
     if filter is not None:
         verdict = rt.policy.check_filter(filter)
         if not verdict.allowed:
             raise ToolError(f"Refused filter: {verdict.reason}")
     desc = await described(rt, ws, table)
     shown = _output_columns(desc, columns)
-    if vector is not None:
-        score = _vector_score(desc, vector, vector_column)
-        guard_sql = f"array_length({quote_ident(_vector_column(desc, vector_column))}, 1) > 0"
-        params: list[object] = []
+    keyword_weight = (DEFAULT_HYBRID_WEIGHT if hybrid_weight is None else hybrid_weight) if text_column else 0.0
+    text = _require_text_column(desc, text_column) if text_column else None
+    if text is not None and keyword_weight >= 1.0:
+        ranking = _keyword_ranking(text, _keywords(query))
     else:
-        text = _require_column(desc, text_column, "text_column", "a text column to match `query` against")
-        score = f"{quote_ident(text)} <#> $1"
-        guard_sql = f"{quote_ident(text)} IS NOT NULL"
-        params = [query]
-    where = guard_sql + (f" AND ({filter})" if filter is not None else "")
-    select = ", ".join([*(quote_ident(c) for c in shown), f"{score} AS score"])
+        vec_col = _vector_column(desc, vector_column)
+        qvec = vector if vector is not None else await _embed(rt, desc, vec_col, query)
+        _check_dimension(desc, vec_col, len(qvec), "`vector`" if vector is not None else rt_embedder_name(rt))
+        if text is not None and keyword_weight > 0.0:
+            ranking = _hybrid_ranking(vec_col, text, qvec, _keywords(query), keyword_weight)
+        else:
+            ranking = _vector_ranking(vec_col, qvec)
+    where = ranking.needs + (f" AND ({filter})" if filter is not None else "")
+    select = ", ".join([*(quote_ident(c) for c in shown), f"{ranking.score} AS score"])
     sql = f"SELECT {select} FROM {qualified(ws, table)} WHERE {where} ORDER BY score DESC LIMIT {k}"
     try:
-        result = await rt.client.query(ws, sql, params, timeout_ms=timeout_ms(rt), read_only=True)
+        result = await rt.client.query(ws, sql, ranking.params, timeout_ms=timeout_ms(rt), read_only=True)
     except DeepLakeError as exc:
         raise await tool_error(rt, exc, workspace=ws, table=table) from exc
     return shape_rows(result.columns, result.rows, max_rows=k, max_chars=rt.settings.max_result_chars)
@@ -88,15 +118,61 @@ def vector_literal(vector: list[float]) -> str:
     return "ARRAY[" + ",".join(repr(float(x)) for x in vector) + "]::float4[]"
 
 
-def _vector_score(desc: TableDescription, vector: list[float], requested: str | None) -> str:
-    column = _vector_column(desc, requested)
-    dim = next(c.vector_dimension for c in desc.columns if c.name == column)
-    if dim is not None and dim != len(vector):
+def rt_embedder_name(rt: Runtime) -> str:
+    return f"the query embedding ({rt.embedder.name})" if rt.embedder else "the query embedding"
+
+
+def _vector_ranking(column: str, qvec: list[float]) -> _Ranking:
+    col = quote_ident(column)
+    return _Ranking(f"{col} <#> {vector_literal(qvec)}", f"array_length({col}, 1) > 0", [])
+
+
+def _keyword_ranking(column: str, keywords: str) -> _Ranking:
+    col = quote_ident(column)
+    return _Ranking(f"{col} <#> $1::text", f"{col} IS NOT NULL", [keywords])
+
+
+def _hybrid_ranking(vec_col: str, text_col: str, qvec: list[float], keywords: str, keyword_weight: float) -> _Ranking:
+    """Deep Lake's hybrid record: softmax-normalised cosine and BM25 lists, blended by weight."""
+    pair = f"({quote_ident(vec_col)}, {quote_ident(text_col)})::deeplake_hybrid_record"
+    weights = f"{1.0 - keyword_weight!r}::float8, {keyword_weight!r}::float8"
+    target = f"deeplake_hybrid_record({vector_literal(qvec)}, $1::text, {weights})"
+    return _Ranking(f"{pair} <#> {target}", f"array_length({quote_ident(vec_col)}, 1) > 0", [keywords])
+
+
+def _keywords(query: str | None) -> str:
+    if not query or not query.strip():
+        raise ToolError("Keyword ranking needs `query` text (the words to look for).")
+    return query
+
+
+async def _embed(rt: Runtime, desc: TableDescription, column: str, query: str | None) -> list[float]:
+    if query is None or not query.strip():
+        raise ToolError("`query` is empty; say what to look for, or pass `vector`.")
+    if rt.embedder is None:
         raise ToolError(
-            f"`vector` has {len(vector)} dimensions but column {column!r} of {desc.table_name!r} stores "
-            f"{dim}-dimensional vectors; embed the query with the model that produced the column."
+            "This server has no text embedder (DEEPLAKE_MCP_EMBEDDER=none): pass `vector`, or rank by keywords "
+            "with `text_column` and `hybrid_weight=1`."
         )
-    return f"{quote_ident(column)} <#> {vector_literal(vector)}"
+    _check_dimension(desc, column, rt.embedder.dimensions, rt_embedder_name(rt))
+    try:
+        return await rt.embedder.embed_query(query)
+    except EmbeddingError as exc:
+        raise ToolError(f"Could not embed the query: {exc}") from exc
+
+
+def _check_dimension(desc: TableDescription, column: str, given: int | None, what: str) -> None:
+    """Refuse a query whose dimension differs from the column's, naming both numbers and the fix."""
+    stored = next(c.vector_dimension for c in desc.columns if c.name == column)
+    if given is None or stored is None or given == stored:
+        return
+    model = next(c.vector_model for c in desc.columns if c.name == column)
+    made_by = f" (made by {model})" if model else ""
+    raise ToolError(
+        f"{what} has {given} dimensions but column {column!r} of {desc.table_name!r} stores {stored}-dimensional "
+        f"vectors{made_by}; embed the query with the model that produced the column (configure "
+        "DEEPLAKE_MCP_EMBEDDER / DEEPLAKE_MCP_EMBEDDING_MODEL to match) or pass a matching `vector`."
+    )
 
 
 def _vector_column(desc: TableDescription, requested: str | None) -> str:
@@ -111,17 +187,18 @@ def _vector_column(desc: TableDescription, requested: str | None) -> str:
     if len(vectors) == 1:
         return vectors[0]
     if not vectors:
-        raise ToolError(f"Table {desc.table_name!r} has no vector (float4[]) column to search.")
+        raise ToolError(
+            f"Table {desc.table_name!r} has no vector (float4[]) column; rank by keywords with `text_column` and "
+            "`hybrid_weight=1`, or add embeddings with insert_rows(embed=…)."
+        )
     raise ToolError(
         f"Table {desc.table_name!r} has several vector columns ({known_names(vectors)}); "
         "say which with `vector_column`."
     )
 
 
-def _require_column(desc: TableDescription, name: str | None, arg: str, what: str) -> str:
+def _require_text_column(desc: TableDescription, name: str) -> str:
     names = [c.name for c in desc.columns]
-    if name is None:
-        raise ToolError(f"Give `{arg}`: {what}. Columns are: {known_names(names)}.")
     if name not in names:
         raise ToolError(f"Table {desc.table_name!r} has no column {name!r}; columns are: {known_names(names)}.")
     return name

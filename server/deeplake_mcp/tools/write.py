@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -11,14 +12,26 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
+from deeplake_mcp.embeddings import EmbeddingError
+from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.tools._common import Ctx, known_names, qualified, quote_ident, runtime, tool_error
-from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, described, forget_schemas
+from deeplake_mcp.tools.catalog import (
+    MODEL_NOTE,
+    VECTOR_TYPES,
+    TableDescription,
+    WorkspaceArg,
+    described,
+    forget_schemas,
+)
 
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
 MAX_ROWS_PER_CALL = 50_000
 CHUNK_ROWS = 1_000
 CHUNK_BYTES = 4 * 1024 * 1024
+EMBED_BATCH = 256
+
+log = logging.getLogger(__name__)
 _JSON_TYPES = ("json", "jsonb")
 
 
@@ -39,11 +52,16 @@ async def insert_rows(
         Field(description="rows as objects keyed by column name; vectors as lists of numbers, JSON as objects"),
     ],
     workspace: WorkspaceArg = None,
+    embed: Annotated[
+        dict[str, str] | None,
+        Field(description='embed text server-side: {"vector_column": "text_column"}, e.g. {"embedding": "content"}'),
+    ] = None,
 ) -> InsertResult:
     """Insert rows into a table, in batches. Values are sent as parameters, never spliced into SQL.
 
-    Columns missing from a row are inserted as NULL. When a batch fails, the error says which rows were
-    written and which were not, so nothing is lost or written twice.
+    Columns missing from a row are inserted as NULL. With `embed`, the server embeds each row's text into the
+    vector column. When a batch fails, the error says which rows were written and which were not, so nothing
+    is lost or written twice.
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
@@ -52,6 +70,8 @@ async def insert_rows(
     if len(rows) > MAX_ROWS_PER_CALL:
         raise ToolError(f"{len(rows)} rows is more than {MAX_ROWS_PER_CALL} per call; split the insert.")
     desc = await described(rt, ws, table)
+    if embed:
+        rows = await _with_embeddings(ctx, rt, desc, rows, embed)
     columns = _columns_of(desc, rows)
     types = {c.name: c.type.lower() for c in desc.columns}
     _check_vectors(desc, rows, columns)
@@ -67,10 +87,87 @@ async def insert_rows(
                 detail = str(await tool_error(rt, exc, workspace=ws, table=table))
                 raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
             written = end
-            await ctx.report_progress(written, len(rows), f"inserted {written} of {len(rows)} rows")
+            done = written + len(rows) * len(embed or {})
+            await ctx.report_progress(done, _work(rows, embed), f"inserted {written} of {len(rows)} rows")
     finally:
         forget_schemas(rt, ws, table)
+    if embed and rt.embedder is not None:
+        await _record_models(rt, ws, table, list(embed), rt.embedder.name)
     return InsertResult(table=table, workspace=ws, inserted=written, batches=len(chunks))
+
+
+def _work(rows: list[dict[str, Any]], embed: dict[str, str] | None) -> int:
+    """Units of progress: one per row inserted, plus one per row and column embedded."""
+    return len(rows) * (1 + len(embed or {}))
+
+
+async def _with_embeddings(
+    ctx: Ctx, rt: Runtime, desc: TableDescription, rows: list[dict[str, Any]], embed: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Copies of ``rows`` whose vector columns hold the embeddings of their text columns."""
+    embedder = rt.embedder
+    if embedder is None:
+        raise ToolError("This server has no text embedder (DEEPLAKE_MCP_EMBEDDER=none); pass vectors in the rows.")
+    names = [c.name for c in desc.columns]
+    for vec_col, text_col in embed.items():
+        column = next((c for c in desc.columns if c.name == vec_col), None)
+        if column is None or column.type.lower() not in VECTOR_TYPES:
+            vector_names = [c.name for c in desc.columns if c.type.lower() in VECTOR_TYPES]
+            raise ToolError(
+                f"embed: {vec_col!r} is not a vector column; vector columns are: {known_names(vector_names)}."
+            )
+        if text_col not in names:
+            raise ToolError(
+                f"embed: {text_col!r} is not a column of {desc.table_name!r}; columns are: {known_names(names)}."
+            )
+        if column.vector_dimension and embedder.dimensions and column.vector_dimension != embedder.dimensions:
+            raise ToolError(
+                f"embed: {embedder.name} makes {embedder.dimensions}-dimensional vectors but column {vec_col!r} holds "
+                f"{column.vector_dimension}-dimensional ones{_made_by(column.vector_model)}; nothing was written."
+            )
+    out = [dict(row) for row in rows]
+    total = _work(rows, embed)
+    for pair, (vec_col, text_col) in enumerate(embed.items()):
+        positions = [i for i, row in enumerate(out) if row.get(text_col) is not None]
+        for i in positions:
+            if not isinstance(out[i][text_col], str):
+                raise ToolError(f"rows[{i}].{text_col} must be text to embed it; nothing was written.")
+            if out[i].get(vec_col) is not None:
+                raise ToolError(f"rows[{i}] already has {vec_col!r}; leave it out when using embed.")
+        for start in range(0, len(positions), EMBED_BATCH):
+            batch = positions[start : start + EMBED_BATCH]
+            try:
+                vectors = await embedder.embed_documents([out[i][text_col] for i in batch])
+            except EmbeddingError as exc:
+                raise ToolError(f"Could not embed {text_col!r}: {exc}; nothing was written.") from exc
+            for i, vector in zip(batch, vectors, strict=True):
+                out[i][vec_col] = vector
+            done = start + len(batch)
+            await ctx.report_progress(pair * len(rows) + done, total, f"embedded {done} of {len(positions)} texts")
+    return out
+
+
+def _made_by(model: str | None) -> str:
+    return f" (made by {model})" if model else ""
+
+
+async def _record_models(rt: Runtime, workspace: str, table: str, columns: list[str], model: str) -> None:
+    """Note the model in each vector column's comment (unless the column carries someone else's comment)."""
+    note = (MODEL_NOTE + model).replace("'", "''")
+    for column in columns:
+        target = f"{qualified(workspace, table)}.{quote_ident(column)}"
+        check = (
+            "SELECT coalesce(col_description(to_regclass($1), a.attnum), '') FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass($1) AND a.attname = $2"
+        )
+        try:
+            current = await rt.client.query(workspace, check, [qualified(workspace, table), column], read_only=True)
+            existing = str(current.rows[0][0]) if current.rows else ""
+            if existing and not existing.startswith(MODEL_NOTE):
+                continue
+            await rt.client.query(workspace, f"COMMENT ON COLUMN {target} IS '{note}'")
+        except DeepLakeError as exc:  # best effort: the data is written either way
+            log.info("could not record the embedding model of %s: %s", target, exc)
 
 
 def plan_chunks(
