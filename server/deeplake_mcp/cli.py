@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(args)
     command = ns.command or "serve"
     flags = {k: v for k, v in vars(ns).items() if k not in ("command", "config") and v is not None}
+    if command == "demo":
+        from deeplake_mcp.demo import demo_data_dir
+
+        flags.update(data_dir=demo_data_dir(flags.get("data_dir")), backend="local", access="read-write")
     try:
         settings = load_settings(flags, config_file=ns.config)
     except SettingsError as exc:
@@ -42,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _exit_on_sigterm()
     if command == "local-api":
         return _local_api(settings, token=ns.token)
+    if command == "demo":
+        import anyio
+
+        from deeplake_mcp.demo import run_demo
+
+        return anyio.run(run_demo, settings, sys.stdout)
     return _serve(settings)
 
 
@@ -55,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the MCP server (default)")
     local = sub.add_parser("local-api", help="serve the embedded Deep Lake-compatible REST API over HTTP")
+    demo = sub.add_parser("demo", help="run a scripted MCP session on a sample data set (embedded, offline)")
+    demo.add_argument("--data-dir", type=Path, dest="data_dir", help="data directory (default: a new temporary one)")
     for p in (parser, serve):
         _server_flags(p)
     _common_flags(local)

@@ -1,0 +1,158 @@
+"""``deeplake-mcp demo``: the embedded backend, a small data set, and a scripted MCP session.
+
+It shows a newcomer every tool in a minute, offline: a real MCP client talks to the real server
+in-process, exactly as Claude Desktop would over stdio. Output goes to stdout (this is a CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult
+
+from deeplake_mcp.app import build_server
+from deeplake_mcp.settings import Settings
+
+__all__ = ["run_demo"]
+
+TABLE = "demo_articles"
+ARTICLES = [
+    ("Lava erupted from the mountain and ash covered the nearby villages.", "geology", 2021),
+    ("Knead the dough, let it rise for an hour, then bake until the crust is golden.", "cooking", 2019),
+    ("The striker scored twice in the final minutes and the stadium went wild.", "sport", 2023),
+    ("The vaccine trains the immune system to recognise the virus before an infection.", "health", 2022),
+    ("Share prices fell sharply after the central bank raised interest rates.", "finance", 2023),
+    ("The rover drilled into red dust on the fourth planet looking for ancient water.", "space", 2024),
+    ("Grind the roasted beans finely and pour hot water slowly through the filter.", "cooking", 2020),
+    ("Adults need seven to nine hours of sleep each night to stay healthy and alert.", "health", 2018),
+]
+CSV = "city,country,population\nLisbon,Portugal,545000\nOslo,Norway,709000\nQuito,Ecuador,2800000\n"
+WIDTH = 100
+
+
+async def run_demo(settings: Settings, out: Any) -> int:
+    """Run the scripted session against ``settings`` (a fresh temporary data dir when not given)."""
+    say = _Printer(out)
+    say.title("deeplake-mcp demo: an MCP client talking to the embedded Deep Lake backend")
+    async with Client(build_server(settings)) as client:
+        tools = [t.name for t in (await client.list_tools()).tools]
+        say.note(f"{len(tools)} tools: {', '.join(tools)}")
+        for step, (tool, args, why) in enumerate(_script(), start=1):
+            say.step(step, why, tool, args)
+            say.result(await client.call_tool(tool, args))
+    say.title("Done. Point Claude Desktop at `deeplake-mcp` (see README) to do the same in plain language.")
+    return 0
+
+
+def _script() -> list[tuple[str, dict[str, Any], str]]:
+    rows = [{"id": i, "body": text, "topic": topic, "year": year} for i, (text, topic, year) in enumerate(ARTICLES)]
+    return [
+        ("server_info", {}, "What is this server, and what may it do?"),
+        ("list_workspaces", {}, "Where can data live?"),
+        (
+            "execute_sql",
+            {
+                "sql": f"CREATE TABLE IF NOT EXISTS {TABLE} (id INT, body TEXT, topic TEXT, year INT, "
+                "embedding FLOAT4[]) USING deeplake"
+            },
+            "Create a Deep Lake table (a write: allowed in read-write mode)",
+        ),
+        (
+            "insert_rows",
+            {"table": TABLE, "rows": rows, "embed": {"embedding": "body"}},
+            "Insert articles; the server embeds each body into the vector column",
+        ),
+        (
+            "execute_sql",
+            {
+                "sql": f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_embedding ON {TABLE} "
+                "USING deeplake_index (embedding DESC)"
+            },
+            "Add a vector index",
+        ),
+        ("list_tables", {}, "What tables exist now?"),
+        ("describe_table", {"table": TABLE}, "Columns, row count, indexes, vector dimension and model"),
+        (
+            "query",
+            {"sql": f"SELECT topic, count(*) AS n, min(year) AS since FROM {TABLE} GROUP BY topic ORDER BY n DESC"},
+            "A read-only SQL question",
+        ),
+        (
+            "semantic_search",
+            {"table": TABLE, "query": "what should I eat for breakfast?", "k": 3, "columns": ["id", "topic", "body"]},
+            "Search by meaning",
+        ),
+        (
+            "semantic_search",
+            {
+                "table": TABLE,
+                "query": "planet exploration",
+                "k": 2,
+                "filter": "year >= 2022",
+                "columns": ["id", "topic", "year"],
+            },
+            "Search by meaning with a SQL filter",
+        ),
+        (
+            "semantic_search",
+            {
+                "table": TABLE,
+                "query": "interest rates",
+                "k": 2,
+                "text_column": "body",
+                "hybrid_weight": 0.5,
+                "columns": ["id", "topic"],
+            },
+            "Hybrid: meaning blended with BM25 keywords",
+        ),
+        ("query", {"sql": f"DROP TABLE {TABLE}"}, "The guard refuses destructive SQL (the table survives)"),
+        ("query", {"sql": f"SELECT 1; DELETE FROM {TABLE}"}, "…and stacked statements, in every mode"),
+        (
+            "upload_file",
+            {"table": "demo_cities", "content": CSV, "filename": "cities.csv"},
+            "Load a CSV as a new table (types inferred)",
+        ),
+        ("query", {"sql": "SELECT city, population FROM demo_cities ORDER BY population DESC"}, "Query the upload"),
+    ]
+
+
+class _Printer:
+    def __init__(self, out: Any) -> None:
+        self._out = out
+
+    def _line(self, text: str = "") -> None:
+        print(text, file=self._out, flush=True)
+
+    def title(self, text: str) -> None:
+        self._line("=" * WIDTH)
+        self._line(text)
+        self._line("=" * WIDTH)
+
+    def note(self, text: str) -> None:
+        self._line(text)
+
+    def step(self, n: int, why: str, tool: str, args: dict[str, Any]) -> None:
+        self._line()
+        self._line(f"[{n}] {why}")
+        self._line(f"  → {tool}({_short(json.dumps(args, ensure_ascii=False), WIDTH - 10)})")
+
+    def result(self, result: CallToolResult) -> None:
+        if result.is_error:
+            text = " ".join(getattr(block, "text", "") for block in result.content)
+            self._line(f"  ✗ {_short(text, 400)}")
+            return
+        data = result.structured_content
+        self._line(f"  ✓ {_short(json.dumps(data, ensure_ascii=False, default=str), 600)}")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def demo_data_dir(given: Path | None) -> Path:
+    """The data dir the demo uses: the one given, else a new temporary one (your data stays untouched)."""
+    return given if given is not None else Path(tempfile.mkdtemp(prefix="deeplake-mcp-demo-"))
