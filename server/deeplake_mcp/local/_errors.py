@@ -6,6 +6,7 @@ LocalAPIError               500 INTERNAL_ERROR
 ├── Unauthorized            401 UNAUTHORIZED
 ├── NotFound                404 NOT_FOUND
 ├── Conflict                409 CONFLICT
+├── NotImplementedHere      501 NOT_IMPLEMENTED  an optional part is not installed
 └── Unavailable             503 UNAVAILABLE      the backend is not open
 """
 
@@ -26,8 +27,8 @@ class LocalAPIError(Exception):
         super().__init__(message)
         self.message = message
 
-    def response(self) -> JSONResponse:
-        return error_response(self.status_code, self.code, self.message)
+    def response(self, **extra: str) -> JSONResponse:
+        return error_response(self.status_code, self.code, self.message, **extra)
 
 
 class InvalidRequest(LocalAPIError):
@@ -55,12 +56,17 @@ class Conflict(LocalAPIError):
     code = "CONFLICT"
 
 
+class NotImplementedHere(LocalAPIError):
+    status_code = 501
+    code = "NOT_IMPLEMENTED"
+
+
 class Unavailable(LocalAPIError):
     status_code = 503
     code = "UNAVAILABLE"
 
 
-def error_response(status_code: int, code: str, message: str) -> JSONResponse:
-    """`{"error", "code", "request_id"}` with a fresh uuid4 request id."""
-    body = {"error": message, "code": code, "request_id": str(uuid.uuid4())}
+def error_response(status_code: int, code: str, message: str, **extra: str) -> JSONResponse:
+    """`{"error", "code", "request_id"}` with a fresh uuid4 request id (plus any ``extra`` fields)."""
+    body = {"error": message, "code": code, "request_id": str(uuid.uuid4()), **extra}
     return JSONResponse(body, status_code=status_code)

@@ -14,7 +14,6 @@ import functools
 import importlib
 import json
 import math
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from deeplake_mcp.guard import StatementClass, check_tql, hub_sources
 
 from ._backend import DEFAULT_TIMEOUT_MS, LocalBackend
-from ._errors import LocalAPIError
+from ._errors import InvalidRequest, LocalAPIError, NotFound, NotImplementedHere, QueryError
 from ._values import JSON, to_json
 
 __all__ = ["INSTALL_HINT", "TENSORDB_DIR", "dataset_path", "tql_query"]
@@ -35,46 +34,25 @@ TENSORDB_DIR = "tensordb"
 INSTALL_HINT = "pip install 'deeplake-mcp[tensordb]'"
 
 
-class _TQLError(LocalAPIError):
-    def response(self) -> JSONResponse:
-        body = {
-            "error": self.message,
-            "description": self.message,
-            "code": self.code,
-            "request_id": str(uuid.uuid4()),
-        }
-        return JSONResponse(body, status_code=self.status_code)
-
-
-class _BadRequest(_TQLError):
-    status_code = 400
-    code = "INVALID_REQUEST"
-
-
-class _QueryFailed(_TQLError):
-    status_code = 400
-    code = "QUERY_ERROR"
-
-
-class _DatasetNotFound(_TQLError):
-    status_code = 404
-    code = "NOT_FOUND"
-
-
-class _EngineMissing(_TQLError):
-    status_code = 501
-    code = "NOT_IMPLEMENTED"
-
-
 async def tql_query(request: Request) -> Response:
-    """``{"query": "<TQL>", "as_list": bool}`` → ``{"message", "tensors", "data"}``."""
+    """``{"query": "<TQL>", "as_list": bool}`` → ``{"message", "tensors", "data"}``.
+
+    Errors carry the Tensor Database's ``description`` field next to the usual envelope.
+    """
+    try:
+        return await _answer(request)
+    except LocalAPIError as exc:
+        return exc.response(description=exc.message)
+
+
+async def _answer(request: Request) -> Response:
     query, as_list = _parse_body(await request.body())
     verdict = check_tql(query)
     if verdict.cls is not StatementClass.READ:
-        raise _QueryFailed(f"query refused: {verdict.reason}; {verdict.hint}")
+        raise QueryError(f"query refused: {verdict.reason}; {verdict.hint}")
     engine = await anyio.to_thread.run_sync(_engine)
     if engine is None:
-        raise _EngineMissing(
+        raise NotImplementedHere(
             "the embedded Tensor Database needs the deeplake package (Deep Lake 4.x), which is not "
             f"installed; install the extra: {INSTALL_HINT}"
         )
@@ -84,9 +62,7 @@ async def tql_query(request: Request) -> Response:
     with anyio.move_on_after(DEFAULT_TIMEOUT_MS / 1000) as scope:
         tensors, data = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
     if scope.cancelled_caught:
-        raise _QueryFailed(
-            f"the TQL query did not finish within {DEFAULT_TIMEOUT_MS // 1000} s; add a LIMIT or a WHERE"
-        )
+        raise QueryError(f"the TQL query did not finish within {DEFAULT_TIMEOUT_MS // 1000} s; add a LIMIT or a WHERE")
     return JSONResponse({"message": "Query successful.", "tensors": tensors, "data": data})
 
 
@@ -99,17 +75,17 @@ def _parse_body(raw: bytes) -> tuple[str, bool]:
     try:
         body = json.loads(raw)
     except ValueError as exc:
-        raise _BadRequest("request body must be valid JSON") from exc
+        raise InvalidRequest("request body must be valid JSON") from exc
     if not isinstance(body, dict):
-        raise _BadRequest("request body must be a JSON object")
+        raise InvalidRequest("request body must be a JSON object")
     query = body.get("query")
     if not isinstance(query, str) or not query.strip():
-        raise _BadRequest("query is required and must be a non-empty string")
+        raise InvalidRequest("query is required and must be a non-empty string")
     if "\x00" in query:
-        raise _BadRequest("query cannot contain NUL characters")
+        raise InvalidRequest("query cannot contain NUL characters")
     as_list = body.get("as_list", True)
     if not isinstance(as_list, bool):
-        raise _BadRequest("as_list must be true or false")
+        raise InvalidRequest("as_list must be true or false")
     return query, as_list
 
 
@@ -127,16 +103,16 @@ def _rewrite(query: str, root: Path) -> tuple[str, dict[str, str]]:
         path = dataset_path(root, source.org, source.name)
         resolved = path.resolve()
         if not resolved.is_relative_to(base):
-            raise _BadRequest(f'dataset "{hub}" resolves outside {base}')
+            raise InvalidRequest(f'dataset "{hub}" resolves outside {base}')
         if not path.is_dir():
-            raise _DatasetNotFound(
+            raise NotFound(
                 f'dataset "{hub}" not found: the embedded Tensor Database looked for it at {path}. '
                 f'Create it there with deeplake.create("file://{path.as_posix()}") '
                 "(datasets live at DEEPLAKE_MCP_DATA_DIR/tensordb/ORG/NAME)"
             )
         posix = resolved.as_posix()
         if '"' in posix:
-            raise _BadRequest(f"the dataset path {posix} contains a double quote, which TQL cannot quote")
+            raise InvalidRequest(f"the dataset path {posix} contains a double quote, which TQL cannot quote")
         url = f"file://{posix}"
         names[url] = hub
         names[posix] = hub
@@ -162,7 +138,7 @@ def _run(engine: Any, query: str, as_list: bool, names: dict[str, str]) -> tuple
         tensors = [str(column.name) for column in view.schema.columns]
         columns = {name: _plain(view[name][:]) for name in tensors}
     except Exception as exc:
-        raise _QueryFailed(_engine_message(exc, names)) from exc
+        raise QueryError(_engine_message(exc, names)) from exc
     cells = {name: values if isinstance(values, list) else [values] for name, values in columns.items()}
     if not as_list:
         return tensors, {name: to_json(values) for name, values in cells.items()}
