@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import SERVER_CMD, server_env
 
 pytestmark = pytest.mark.slow

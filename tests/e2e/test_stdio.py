@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import server_env
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
+from conftest import server_env
 from mcp_helpers import payload, unique
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor, sql
 from psycopg_pool import AsyncConnectionPool
 
+from . import _ann
 from ._errors import Conflict, InvalidRequest, NotFound, QueryError
 from ._postgres import start_postgres
 from ._search import rewrite_search
@@ -74,6 +75,7 @@ _RECORD_INDEX = f"""
     SELECT c.oid, $1, $2, $3, $4
     FROM pg_class c JOIN pg_am am ON am.oid = c.relam
     WHERE c.relkind = 'i' AND am.amname = 'deeplake_index' AND c.xmin = pg_current_xact_id()::xid
+    RETURNING index_oid
 """
 
 
@@ -409,22 +411,43 @@ class LocalBackend:
         params: Sequence[JSON] = (),
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> QueryResult:
-        """Run one statement in its own transaction, with `$n` params; rows come back JSON-ready."""
+        """Run one statement in its own transaction, with `$n` params; rows come back JSON-ready.
+
+        A ranking SELECT on a column with a vector deeplake_index goes through its HNSW index (_ann.py).
+        """
         index = translate(query)
         args = [to_param(value) for value in params]
+        search = None
         if index is None:
             query = _rewrite(query, params)
+            search = _ann.plan_search(query, params)
+        if search is not None:
+            return await self._vector_search(workspace_id, query, search, args, timeout_ms)
         async with self._in_workspace(workspace_id, timeout_ms) as conn:
             cur = AsyncRawCursor(conn)
             if index is not None:
-                await _create_deeplake_index(cur, index, args)
+                await _create_deeplake_index(cur, index, args, _build_timeout(timeout_ms))
                 return QueryResult(columns=[], rows=[], row_count=0)
             await cur.execute(query.encode(), args)
-            if cur.description is None:
-                return QueryResult(columns=[], rows=[], row_count=max(cur.rowcount, 0))
-            rows = [[to_json(value) for value in row] for row in await cur.fetchall()]
-            columns = [column.name for column in cur.description]
-            return QueryResult(columns=columns, rows=rows, row_count=len(rows))
+            return await _result(cur)
+
+    async def _vector_search(
+        self, workspace_id: str, query: str, search: _ann.VectorSearch, args: list[str | None], timeout_ms: int
+    ) -> QueryResult:
+        """Run a ranking SELECT through the column's vector index, building it first if it is pending."""
+        async with self._in_workspace(workspace_id, timeout_ms) as conn:
+            cur = AsyncRawCursor(conn)
+            target = await _ann.lookup(cur, search)
+            if target is None or target.status != "pending":
+                await _ann.run(cur, query, search, target, args)
+                return await _result(cur)
+        # Its own transaction, so that the index stays built whatever becomes of the search.
+        async with self._in_workspace(workspace_id, _build_timeout(timeout_ms)) as conn:
+            await _ann.build(AsyncRawCursor(conn), target.index_oid)
+        async with self._in_workspace(workspace_id, timeout_ms) as conn:
+            cur = AsyncRawCursor(conn)
+            await _ann.run(cur, query, search, await _ann.lookup(cur, search), args)
+            return await _result(cur)
 
     async def query_batch(
         self,
@@ -472,6 +495,19 @@ class LocalBackend:
             if state is None or (state.startswith(_SERVER_FAULTS) and state not in _STATEMENT_FAULTS):
                 raise
             raise QueryError(exc.diag.message_primary or str(exc)) from exc
+
+
+async def _result(cur: AsyncRawCursor[Any]) -> QueryResult:
+    if cur.description is None:
+        return QueryResult(columns=[], rows=[], row_count=max(cur.rowcount, 0))
+    rows = [[to_json(value) for value in row] for row in await cur.fetchall()]
+    columns = [column.name for column in cur.description]
+    return QueryResult(columns=columns, rows=rows, row_count=len(rows))
+
+
+def _build_timeout(timeout_ms: int) -> int:
+    """Statement timeout for building an HNSW index: at least the upload one (a build takes a while)."""
+    return min(max(timeout_ms, UPLOAD_TIMEOUT_MS), MAX_TIMEOUT_MS)
 
 
 def _rewrite(query: str, params: Sequence[JSON]) -> str:
@@ -570,8 +606,10 @@ def _member(user_id: str, name: str, email: str, role: str) -> Member:
     return Member(user_id=user_id, name=name, email=email, role=role)
 
 
-async def _create_deeplake_index(cur: AsyncRawCursor[Any], index: DeeplakeIndex, args: list[str | None]) -> None:
-    """Create the stand-in index and record its Deep Lake options."""
+async def _create_deeplake_index(
+    cur: AsyncRawCursor[Any], index: DeeplakeIndex, args: list[str | None], build_timeout_ms: int
+) -> None:
+    """Create the stand-in index, record its Deep Lake options and, for a vector index, build its HNSW index."""
     await cur.execute(_TABLE_ACCESS_METHOD, [index.table])
     table = await cur.fetchone()
     if table is not None and table[2] != "deeplake":
@@ -579,6 +617,9 @@ async def _create_deeplake_index(cur: AsyncRawCursor[Any], index: DeeplakeIndex,
     await cur.execute(index.standin_sql.encode(), args)
     dimension = None if index.dimension is None else str(index.dimension)
     await cur.execute(_RECORD_INDEX, [to_param(list(index.columns)), index.order, index.index_type, dimension])
+    recorded = await cur.fetchone()
+    if recorded is not None:  # None: IF NOT EXISTS found the index
+        await _ann.attach(cur, int(recorded[0]), build_timeout_ms)
 
 
 def _workspace(workspace_id: str, name: str, created_at: datetime) -> Workspace:

@@ -1,0 +1,445 @@
+"""Vector search of the local API through the HNSW companion of a vector deeplake_index (_ann.py).
+
+Ranking results through the index are compared with the exact scan of an unindexed copy of the same rows.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from deeplake_mcp.local import _ann
+from deeplake_mcp.local._ann import plan_search
+
+pytestmark = pytest.mark.anyio
+
+DIM = 16
+ROWS = 3000
+CLUSTERS = 30
+TABLE = "CREATE TABLE {} (id INT PRIMARY KEY, cluster INT, cat INT, content TEXT, emb FLOAT4[]) USING deeplake"
+
+
+@pytest.fixture(autouse=True)
+def index_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rank through the index on the small tables of these tests (by default they are ranked exactly)."""
+    monkeypatch.setattr(_ann, "MIN_ROWS", 0)
+
+
+@pytest.fixture
+async def ws(local_client: httpx.AsyncClient) -> str:
+    workspace_id = f"a_{uuid.uuid4().hex[:12]}"
+    response = await local_client.post("/workspaces", json={"id": workspace_id})
+    assert response.status_code == 201, response.text
+    return workspace_id
+
+
+async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
+    body: dict[str, Any] = {"query": query}
+    if params is not None:
+        body["params"] = params
+    response = await client.post(f"/workspaces/{ws}/tables/query", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> list[Any]:
+    return list((await run(client, ws, query, params))["rows"])
+
+
+async def query_error(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> str:
+    response = await client.post(f"/workspaces/{ws}/tables/query", json={"query": query, "params": params or []})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "QUERY_ERROR"
+    return str(response.json()["error"])
+
+
+async def plan(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> str:
+    return "\n".join(row[0] for row in await rows(client, ws, f"EXPLAIN {query}", params))
+
+
+# Data: clustered vectors (like real embeddings), queries near data points
+
+
+def dataset(seed: int = 1, n: int = ROWS, dim: int = DIM) -> list[list[Any]]:
+    rng = random.Random(seed)
+    centers = [[rng.gauss(0, 1) for _ in range(dim)] for _ in range(CLUSTERS)]
+    data = []
+    for i in range(n):
+        cluster = i % CLUSTERS
+        vector = [round(c + 0.4 * rng.gauss(0, 1), 5) for c in centers[cluster]]
+        data.append([i, cluster, i % 4, f"row {i}", vector])
+    return data
+
+
+def queries(data: list[list[Any]], count: int, seed: int = 2) -> list[list[float]]:
+    rng = random.Random(seed)
+    picks = rng.sample(data, count)
+    return [[round(x + 0.2 * rng.gauss(0, 1), 5) for x in row[4]] for row in picks]
+
+
+def literal(vector: list[float]) -> str:
+    return "ARRAY[" + ",".join(map(str, vector)) + "]::float4[]"
+
+
+async def load(client: httpx.AsyncClient, ws: str, table: str, data: list[list[Any]]) -> None:
+    """Create `table` with `data`, or with `table` "", add `data` to `docs`."""
+    if table:
+        await run(client, ws, TABLE.format(table))
+    if not data:
+        return
+    response = await client.post(
+        f"/workspaces/{ws}/tables/query/batch",
+        json={
+            "query": f"INSERT INTO {table or 'docs'} VALUES ($1, $2, $3, $4, $5)",
+            "params_batch": [[*row[:4], "{" + ",".join(map(str, row[4])) + "}"] for row in data],
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def indexed_and_plain(client: httpx.AsyncClient, ws: str, n: int = ROWS) -> list[list[Any]]:
+    """Tables `docs` (with a vector deeplake_index) and `plain` (none) holding the same rows."""
+    data = dataset(n=n)
+    await load(client, ws, "docs", data)
+    await load(client, ws, "plain", data)
+    await run(client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    return data
+
+
+async def status(client: httpx.AsyncClient, ws: str, index: str) -> list[Any]:
+    found = await rows(
+        client,
+        ws,
+        "SELECT ann_status, ann_dimension, ann_index FROM deeplake_indexes WHERE schema_name = $1 AND index_name = $2",
+        [ws, index],
+    )
+    assert len(found) == 1
+    return list(found[0])
+
+
+RANK = "SELECT id, emb <#> {q} AS score FROM {t}{where} ORDER BY score {dir} LIMIT {k}"
+
+
+async def ranking(
+    client: httpx.AsyncClient, ws: str, table: str, q: list[float], k: int = 10, where: str = "", order: str = "DESC"
+) -> list[list[Any]]:
+    sql = RANK.format(q=literal(q), t=table, where=f" WHERE {where}" if where else "", dir=order, k=k)
+    return await rows(client, ws, sql)
+
+
+# Building the companion
+
+
+async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    ann_status, dimension, companion = await status(local_client, ws, "idx_docs")
+    assert (ann_status, dimension) == ("ready", DIM)
+    assert companion.startswith("idx_docs_dl_hnsw_")
+
+    catalog = await rows(
+        local_client, ws, "SELECT indexname, indexdef FROM pg_catalog.pg_indexes WHERE tablename = 'docs'", []
+    )
+    definitions = dict((name, definition) for name, definition in catalog)
+    assert "USING hnsw" in definitions[companion] and "vector_cosine_ops" in definitions[companion]
+    # The API's pg_indexes shows what Deep Lake would: the deeplake index only.
+    listed = await rows(local_client, ws, "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [ws])
+    assert listed == [["docs_pkey"], ["idx_docs"], ["plain_pkey"]]
+
+    q = literal(queries(data, 1)[0])
+    for order in ("DESC", "ASC"):
+        explained = await plan(
+            local_client, ws, f"SELECT id, emb <#> {q} AS score FROM docs ORDER BY score {order} LIMIT 5"
+        )
+        assert f"Index Scan using {companion}" in explained
+    # The same statement without an index stays an exact scan.
+    assert "hnsw" not in await plan(local_client, ws, f"SELECT id, emb <#> {q} AS s FROM plain ORDER BY s DESC LIMIT 5")
+
+
+async def test_dimension_option_builds_on_an_empty_table(local_client: httpx.AsyncClient, ws: str) -> None:
+    await load(local_client, ws, "docs", [])
+    await run(
+        local_client,
+        ws,
+        "CREATE INDEX IF NOT EXISTS idx_dim ON docs USING deeplake_index (emb) "
+        f"WITH (index_type = 'clustered', dimension = {DIM})",
+    )
+    assert (await status(local_client, ws, "idx_dim"))[:2] == ["ready", DIM]
+    # IF NOT EXISTS on an existing index changes nothing.
+    await run(local_client, ws, "CREATE INDEX IF NOT EXISTS idx_dim ON docs USING deeplake_index (emb)")
+    data = dataset()
+    response = await local_client.post(
+        f"/workspaces/{ws}/tables/query/batch",
+        json={
+            "query": "INSERT INTO docs VALUES ($1, $2, $3, $4, $5)",
+            "params_batch": [[*row[:4], row[4]] for row in data],
+        },
+    )
+    assert response.status_code == 200, response.text
+    q = queries(data, 1)[0]
+    assert "Index Scan using idx_dim_dl_hnsw_" in await plan(
+        local_client, ws, f"SELECT id FROM docs ORDER BY emb <#> {literal(q)} LIMIT 3"
+    )
+    assert len(await ranking(local_client, ws, "docs", q, k=3)) == 3
+
+
+async def test_pending_index_is_built_by_the_first_search(local_client: httpx.AsyncClient, ws: str) -> None:
+    await load(local_client, ws, "docs", [])
+    await run(local_client, ws, "CREATE INDEX idx_later ON docs USING deeplake_index (emb DESC)")
+    assert await status(local_client, ws, "idx_later") == ["pending", None, None]
+    q = queries(dataset(), 1)[0]
+    assert await ranking(local_client, ws, "docs", q) == []  # nothing to learn the dimension from
+    assert (await status(local_client, ws, "idx_later"))[0] == "pending"
+
+    await run(local_client, ws, "INSERT INTO docs (id, emb) VALUES (-1, NULL), (-2, '{}')")
+    await load(local_client, ws, "", dataset())  # no HNSW upkeep while pending
+    assert (await status(local_client, ws, "idx_later"))[0] == "pending"
+
+    found = await ranking(local_client, ws, "docs", q, k=5)
+    ann_status, dimension, companion = await status(local_client, ws, "idx_later")
+    assert (ann_status, dimension) == ("ready", DIM)
+    assert f"Index Scan using {companion}" in await plan(
+        local_client, ws, f"SELECT id FROM docs ORDER BY emb <#> {literal(q)} DESC LIMIT 5"
+    )
+    assert found == await ranking(local_client, ws, "docs", q, k=5)
+    assert len(found) == 5 and all(row[0] >= 0 for row in found)
+
+
+async def test_text_and_hybrid_indexes_get_no_companion(local_client: httpx.AsyncClient, ws: str) -> None:
+    await load(local_client, ws, "docs", dataset(n=50))
+    await run(
+        local_client, ws, "CREATE INDEX idx_text ON docs USING deeplake_index (content) WITH (index_type = 'bm25')"
+    )
+    await run(
+        local_client,
+        ws,
+        "CREATE INDEX idx_hybrid ON docs USING deeplake_index (((emb, content)::deeplake_hybrid_record))",
+    )
+    await run(local_client, ws, "CREATE INDEX idx_cat ON docs USING deeplake_index (cat)")
+    await run(
+        local_client, ws, "CREATE INDEX idx_bad ON docs USING deeplake_index (emb) WITH (index_type = 'inverted')"
+    )
+    for name in ("idx_text", "idx_hybrid", "idx_cat", "idx_bad"):
+        assert await status(local_client, ws, name) == [None, None, None]
+
+
+# Ranking
+
+
+async def test_ranking_matches_exact_cosine(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    overlaps = []
+    for q in queries(data, 12):
+        exact = await ranking(local_client, ws, "plain", q)
+        desc = await ranking(local_client, ws, "docs", q)
+        asc = await ranking(local_client, ws, "docs", q, order="ASC")
+        assert desc == asc  # best first whichever direction the query asks
+        scores = [row[1] for row in desc]
+        assert scores == sorted(scores, reverse=True) and len(desc) == 10
+        overlaps.append(len({row[0] for row in desc} & {row[0] for row in exact}))
+        # The scores are `<#>`'s exact values.
+        same = await rows(
+            local_client,
+            ws,
+            f"SELECT id, emb <#> {literal(q)} FROM plain WHERE id = ANY($1) ORDER BY 2 DESC",
+            [[row[0] for row in desc]],
+        )
+        assert sorted(map(tuple, same)) == sorted(map(tuple, desc))
+    assert min(overlaps) >= 9, overlaps
+
+
+async def test_query_forms_and_offset(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    q = queries(data, 1)[0]
+    top = await ranking(local_client, ws, "docs", q, k=10)
+    forms = [
+        (f"SELECT id, emb <#> {literal(q)} AS score FROM docs ORDER BY 2 DESC LIMIT 10", None),
+        (f"SELECT d.id, {literal(q)} <#> d.emb AS score FROM {ws}.docs AS d ORDER BY score LIMIT 10", None),
+        (f"SELECT id, emb <#> {literal(q)} FROM docs ORDER BY emb <#> {literal(q)} DESC LIMIT 10", None),
+        ("SELECT id, emb <#> $1 AS score FROM docs ORDER BY score DESC LIMIT $2", [q, 10]),
+        (
+            "SELECT id, emb <#> $1::float4[] AS score FROM docs ORDER BY score DESC LIMIT 10",
+            ["{" + ",".join(map(str, q)) + "}"],
+        ),
+        ("SELECT id, emb <#> '{" + ",".join(map(str, q)) + "}' AS score FROM docs ORDER BY score DESC LIMIT 10", None),
+        (f"SELECT id, emb <#> {literal(q)} AS score FROM docs ORDER BY score DESC FETCH FIRST 10 ROWS ONLY", None),
+    ]
+    for sql, params in forms:
+        assert "hnsw" in await plan(local_client, ws, sql, params), sql
+        assert await rows(local_client, ws, sql, params) == top, sql
+    # A `<#> ARRAY[…]` inside a string stays text (the fast path gives way to a full parse).
+    quoted = f"SELECT id, emb <#> {literal(q)} AS score, '<#> ARRAY[1, 2]' AS note FROM docs ORDER BY 2 DESC LIMIT 10"
+    assert "hnsw" in await plan(local_client, ws, quoted)
+    assert await rows(local_client, ws, quoted) == [[*row, "<#> ARRAY[1, 2]"] for row in top]
+    paged = await rows(
+        local_client, ws, f"SELECT id, emb <#> {literal(q)} AS score FROM docs ORDER BY score DESC LIMIT 4 OFFSET 3"
+    )
+    assert paged == top[3:7]
+    many = await ranking(local_client, ws, "docs", q, k=300)  # more than hnsw.ef_search's base
+    assert len(many) == 300 and many[:10] == top
+
+
+async def test_filters_are_honoured(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws, n=10_000)
+    for q_index, q in enumerate(queries(data, 6)):
+        nearest = await ranking(local_client, ws, "plain", q, k=5)
+        cluster = data[nearest[0][0]][1]
+        # Filters that exclude the nearest rows (the top 5; their whole cluster): still k rows, the right ones.
+        for where in (
+            f"id NOT IN ({', '.join(str(row[0]) for row in nearest)})",
+            f"cluster <> {cluster}",
+            f"cat <> {q_index % 4} AND cluster <> {cluster}",
+        ):
+            assert "hnsw" in await plan(
+                local_client, ws, RANK.format(q=literal(q), t="docs", where=f" WHERE {where}", dir="DESC", k=10)
+            )
+            got = await ranking(local_client, ws, "docs", q, where=where)
+            exact = await ranking(local_client, ws, "plain", q, where=where)
+            assert len(got) == 10
+            assert "cluster" not in where or all(data[row[0]][1] != cluster for row in got)
+            assert len({row[0] for row in got} & {row[0] for row in exact}) >= 9, where
+            assert not {row[0] for row in nearest} & {row[0] for row in got}
+        # A selective filter is ranked exactly (the planner expects few rows to pass).
+        where = f"cluster = {(cluster + 1) % CLUSTERS} AND cat = 1"
+        got = await ranking(local_client, ws, "docs", q, where=where)
+        assert got == await ranking(local_client, ws, "plain", q, where=where, order="DESC")
+    q_text = literal(queries(data, 1)[0])
+    selective = f"SELECT id, emb <#> {q_text} AS score FROM docs WHERE cluster = 3 AND cat = 1 ORDER BY score LIMIT 10"
+    assert "hnsw" not in await plan(local_client, ws, selective)
+    # Params in the filter are part of the estimate, too.
+    with_params = "SELECT id, emb <#> $1 AS score FROM docs WHERE cluster = $2 AND cat = $3 ORDER BY score LIMIT 10"
+    assert "hnsw" not in await plan(local_client, ws, with_params, [queries(data, 1)[0], 3, 1])
+    assert "hnsw" in await plan(
+        local_client, ws, with_params.replace("cluster = $2", "cluster <> $2"), [queries(data, 1)[0], 3, 1]
+    )
+    # The tool's form: a guard on the vector column and a filter in parentheses.
+    tool = (
+        f'SELECT "id", "content", "emb" <#> {q_text} AS score FROM "{ws}"."docs" '
+        'WHERE array_length("emb", 1) > 0 AND (cat IN (0, 2, 3)) ORDER BY score DESC LIMIT 10'
+    )
+    assert "hnsw" in await plan(local_client, ws, tool)
+    found = await rows(local_client, ws, tool)
+    exact = await rows(local_client, ws, tool.replace('"docs"', '"plain"'))
+    assert len({row[0] for row in found} & {row[0] for row in exact}) >= 9
+
+
+async def test_short_results_fall_back_to_exact(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    q = queries(data, 1)[0]
+    # Fewer matching rows than LIMIT: all of them, best first, whatever the direction asked.
+    where = "id < 7"
+    got = await ranking(local_client, ws, "docs", q, k=10, where=where, order="ASC")
+    assert got == await ranking(local_client, ws, "plain", q, k=10, where=where, order="DESC")
+    assert len(got) == 7
+
+
+async def test_small_tables_are_ranked_exactly(
+    local_client: httpx.AsyncClient, ws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ann, "MIN_ROWS", 1000)
+    data = dataset(n=500)
+    await load(local_client, ws, "docs", data)
+    await load(local_client, ws, "plain", data)
+    await run(local_client, ws, "CREATE INDEX idx_small ON docs USING deeplake_index (emb)")
+    assert (await status(local_client, ws, "idx_small"))[0] == "ready"
+    for q in queries(data, 3):
+        sql = RANK.format(q=literal(q), t="docs", where="", dir="ASC", k=10)
+        assert "hnsw" not in await plan(local_client, ws, sql)
+        # Still the index's semantics: best first whatever the direction, exactly.
+        assert await ranking(local_client, ws, "docs", q, order="ASC") == await ranking(local_client, ws, "plain", q)
+
+
+async def test_dimensions(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    message = await query_error(
+        local_client, ws, "SELECT id, emb <#> ARRAY[1, 2, 3]::float4[] AS score FROM docs ORDER BY score DESC LIMIT 5"
+    )
+    assert "3 dimensions" in message and f"{DIM}-dimensional" in message and "idx_docs" in message
+    # Without an index, PostgreSQL's own message.
+    message = await query_error(
+        local_client, ws, "SELECT id, emb <#> ARRAY[1, 2, 3]::float4[] AS score FROM plain ORDER BY score DESC LIMIT 5"
+    )
+    assert "different vector dimensions" in message
+
+    # A vector of another dimension is stored, but not indexed: searches through the index skip it.
+    q = queries(data, 1)[0]
+    await run(
+        local_client, ws, "INSERT INTO docs (id, emb) VALUES ($1, $2), ($3, NULL), ($4, '{}')", [-1, q[:8], -2, -3]
+    )
+    found = await ranking(local_client, ws, "docs", q, k=ROWS + 10)
+    assert len(found) == ROWS and min(row[0] for row in found) == 0
+    # A vector pgvector cannot hold, with the index's dimension, is refused.
+    message = await query_error(
+        local_client, ws, "INSERT INTO docs (id, emb) VALUES (-4, $1)", ["{" + ",".join(["NaN"] * DIM) + "}"]
+    )
+    assert "NaN" in message
+    # A zero query vector has no cosine: the statement runs as written (an exact scan).
+    zero = "SELECT id FROM docs WHERE id >= 0 ORDER BY emb <#> $1 DESC LIMIT 3"
+    assert "hnsw" not in await plan(local_client, ws, zero, [[0] * DIM])
+
+
+async def test_drop_index_table_or_companion(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    companion = (await status(local_client, ws, "idx_docs"))[2]
+    companions = "SELECT indexname FROM pg_catalog.pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%USING hnsw%'"
+    assert await rows(local_client, ws, companions, [ws]) == [[companion]]
+    await run(local_client, ws, "DROP INDEX idx_docs")
+    assert await rows(local_client, ws, companions, [ws]) == []
+
+    await run(local_client, ws, "CREATE INDEX idx_again ON docs USING deeplake_index (emb)")
+    companion = (await status(local_client, ws, "idx_again"))[2]
+    await run(local_client, ws, f'DROP INDEX "{companion}"')  # by hand: searches on it become exact
+    assert (await status(local_client, ws, "idx_again"))[:2] == ["failed: its vector index was dropped", DIM]
+    q = queries(data, 1)[0]
+    assert "hnsw" not in await plan(local_client, ws, f"SELECT id FROM docs ORDER BY emb <#> {literal(q)} DESC LIMIT 3")
+    assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+
+    await run(local_client, ws, "CREATE INDEX idx_third ON plain USING deeplake_index (emb)")
+    assert len(await rows(local_client, ws, companions, [ws])) == 1
+    await run(local_client, ws, "DROP TABLE plain")
+    await run(local_client, ws, "DROP TABLE docs")
+    orphans = (
+        "SELECT count(*) FROM deeplake_compat.ann_indexes a "
+        "WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.index_oid)"
+    )
+    assert await rows(local_client, ws, orphans) == [[0]]
+    assert await rows(local_client, ws, companions, [ws]) == []
+
+
+async def test_other_queries_stay_exact(local_client: httpx.AsyncClient, ws: str) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    q = literal(queries(data, 1)[0])
+    untouched = [
+        f"SELECT id, emb <#> {q} AS score FROM docs ORDER BY score DESC",  # no LIMIT
+        f"SELECT id, emb <#> {q} AS score FROM docs ORDER BY id, score DESC LIMIT 5",  # not the first key
+        f"SELECT cluster, max(emb <#> {q}) AS score FROM docs GROUP BY cluster ORDER BY 2 DESC LIMIT 3",
+        f"SELECT d.id, d.emb <#> {q} AS score FROM docs d JOIN plain p USING (id) ORDER BY score DESC LIMIT 5",
+        f"WITH x AS (SELECT * FROM docs) SELECT id, emb <#> {q} AS score FROM x ORDER BY score DESC LIMIT 5",
+        "SELECT id, emb <#> (SELECT emb FROM plain WHERE id = 1) AS score FROM docs ORDER BY score DESC LIMIT 5",
+        f"SELECT id, emb <#> {q}::float8[]::float4[] AS score FROM docs ORDER BY score DESC LIMIT 5",
+    ]
+    for sql in untouched:
+        assert "hnsw" not in await plan(local_client, ws, sql), sql
+    # ASC without LIMIT keeps the exact scan's order: worst first.
+    worst = await rows(local_client, ws, f"SELECT id, emb <#> {q} AS score FROM docs ORDER BY score")
+    assert worst[0][1] <= worst[-1][1]
+
+
+def test_plan_search_parses_without_rendering_the_literal() -> None:
+    vector = [0.5, -1, 2.25e-3]
+    search = plan_search(
+        f"SELECT id, emb <#> {literal(vector)} AS s FROM ws.t AS d WHERE d.cat = $1 "
+        "AND array_length(emb, 1) > 0 ORDER BY s DESC LIMIT $2 OFFSET 4",
+        [3, 7],
+    )
+    assert search is not None
+    assert (search.table, search.from_item, search.column, search.column_name) == ("ws.t", "ws.t AS d", "emb", "emb")
+    assert (search.dimension, search.limit, search.offset, search.explain) == (3, 7, 4, False)
+    assert search.condition == "(d.cat = '3')"
+    assert search.extra_params == ["{0.5,-1,0.00225}"]
+    assert "$3" in search.vector  # the literal became a param: it is not parsed back or rendered
+    assert plan_search("SELECT 1") is None
+    assert plan_search("SELECT id FROM t ORDER BY emb <#> ARRAY[1, 2] LIMIT 1 FOR UPDATE") is None
