@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,3 +30,12 @@ async def local_client(local_backend: LocalBackend) -> AsyncIterator[httpx.Async
     transport = httpx.ASGITransport(app=create_app(local_backend))
     async with httpx.AsyncClient(transport=transport, base_url="http://deeplake.local") as client:
         yield client
+
+
+@pytest.fixture
+async def ws(local_client: httpx.AsyncClient) -> str:
+    """A fresh workspace for one test, so tests sharing the backend stay independent."""
+    workspace_id = f"t_{uuid.uuid4().hex[:12]}"
+    response = await local_client.post("/workspaces", json={"id": workspace_id})
+    assert response.status_code == 201, response.text
+    return workspace_id

@@ -6,7 +6,6 @@ Ranking results through the index are compared with the exact scan of an unindex
 from __future__ import annotations
 
 import random
-import uuid
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from deeplake_mcp.local import _ann
 from deeplake_mcp.local._ann import plan_search
+from local_api_helpers import rows, run
 
 pytestmark = pytest.mark.anyio
 
@@ -27,27 +27,6 @@ TABLE = "CREATE TABLE {} (id INT PRIMARY KEY, cluster INT, cat INT, content TEXT
 def index_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rank through the index on the small tables of these tests (by default they are ranked exactly)."""
     monkeypatch.setattr(_ann, "MIN_ROWS", 0)
-
-
-@pytest.fixture
-async def ws(local_client: httpx.AsyncClient) -> str:
-    workspace_id = f"a_{uuid.uuid4().hex[:12]}"
-    response = await local_client.post("/workspaces", json={"id": workspace_id})
-    assert response.status_code == 201, response.text
-    return workspace_id
-
-
-async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
-    body: dict[str, Any] = {"query": query}
-    if params is not None:
-        body["params"] = params
-    response = await client.post(f"/workspaces/{ws}/tables/query", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> list[Any]:
-    return list((await run(client, ws, query, params))["rows"])
 
 
 async def query_error(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> str:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from deeplake_mcp.local import LocalBackend, create_app
+from local_api_helpers import rows, run
 
 pytestmark = pytest.mark.anyio
 
@@ -23,29 +24,6 @@ DOCUMENTS = (
     "CREATE TABLE documents (id SERIAL PRIMARY KEY, title TEXT, content TEXT, metadata JSONB, "
     "embedding FLOAT4[], created_at TIMESTAMPTZ DEFAULT NOW()) USING deeplake"
 )
-
-
-@pytest.fixture
-async def ws(local_client: httpx.AsyncClient) -> str:
-    """A fresh workspace for one test."""
-    workspace_id = f"t_{uuid.uuid4().hex[:12]}"
-    response = await local_client.post("/workspaces", json={"id": workspace_id})
-    assert response.status_code == 201, response.text
-    return workspace_id
-
-
-async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
-    """POST a query that must succeed; return the response body."""
-    body: dict[str, Any] = {"query": query}
-    if params is not None:
-        body["params"] = params
-    response = await client.post(f"/workspaces/{ws}/tables/query", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> list[Any]:
-    return list((await run(client, ws, query, params))["rows"])
 
 
 async def query_error(client: httpx.AsyncClient, ws: str, query: str, **body: Any) -> str:

@@ -18,16 +18,9 @@ from deeplake_mcp.deeplake import (
     NotFoundError,
 )
 from deeplake_mcp.local import LocalBackend, create_app
+from local_api_helpers import rows
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def ws(local_client: httpx.AsyncClient) -> str:
-    workspace_id = f"a_{uuid.uuid4().hex[:12]}"
-    response = await local_client.post("/workspaces", json={"id": workspace_id})
-    assert response.status_code == 201, response.text
-    return workspace_id
 
 
 @pytest.fixture
@@ -45,15 +38,6 @@ def error(response: httpx.Response, status: int, code: str) -> str:
     assert set(body) == {"error", "code", "request_id"}
     assert body["code"] == code
     return str(body["error"])
-
-
-async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
-    body: dict[str, Any] = {"query": query}
-    if params is not None:
-        body["params"] = params
-    response = await client.post(f"/workspaces/{ws}/tables/query", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()["rows"]
 
 
 async def upload(client: httpx.AsyncClient, ws: str, table: str, filename: str, content: bytes) -> httpx.Response:
@@ -200,14 +184,14 @@ async def test_workspace_rename_and_delete(local_client: httpx.AsyncClient, ws: 
     error(await local_client.patch(f"/workspaces/{ws}", json={}), 400, "INVALID_REQUEST")
     error(await local_client.patch("/workspaces/no_such_ws", json={"name": "x"}), 404, "NOT_FOUND")
 
-    await run(local_client, ws, "CREATE TABLE t (a INT) USING deeplake")
-    await run(local_client, ws, "INSERT INTO t VALUES (1)")
+    await rows(local_client, ws, "CREATE TABLE t (a INT) USING deeplake")
+    await rows(local_client, ws, "INSERT INTO t VALUES (1)")
     deleted = await local_client.delete(f"/workspaces/{ws}")
     assert deleted.status_code == 204 and deleted.content == b""
     error(await local_client.get(f"/workspaces/{ws}"), 404, "NOT_FOUND")
     error(await local_client.get(f"/workspaces/{ws}/tables"), 404, "NOT_FOUND")
     assert ws not in [w["id"] for w in (await local_client.get("/workspaces")).json()["data"]]
-    schemas = await run(local_client, "default", "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [ws])
+    schemas = await rows(local_client, "default", "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [ws])
     assert schemas == [[0]]
     error(await local_client.delete(f"/workspaces/{ws}"), 404, "NOT_FOUND")
     # The id is free again.
@@ -222,7 +206,7 @@ async def test_default_workspace_comes_back_at_the_next_start(tmp_path: Path) ->
             async with httpx.AsyncClient(transport=transport, base_url="http://deeplake.local") as client:
                 assert (await client.get("/workspaces/default")).status_code == 200
                 if attempt == 0:
-                    await run(client, "default", "CREATE TABLE old (a INT) USING deeplake")
+                    await rows(client, "default", "CREATE TABLE old (a INT) USING deeplake")
                     assert (await client.delete("/workspaces/default")).status_code == 204
                     assert (await client.delete("/organizations/local")).status_code == 204
                     error(await client.get("/workspaces/default"), 404, "NOT_FOUND")
@@ -261,19 +245,19 @@ async def test_create_table_from_schema(local_client: httpx.AsyncClient, ws: str
         ("id", "text"),
     ]
     assert detail["columns"][-1] == {"name": "id", "type": "text", "nullable": False, "default": "'x'::text"}
-    assert await run(
+    assert await rows(
         local_client,
         ws,
         "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = $1::regclass",
         [f'"{ws}"."docs"'],
     ) == [["deeplake"]]
-    await run(local_client, ws, "INSERT INTO docs (title, embedding) VALUES ('a', ARRAY[1,0,0])")
-    await run(
+    await rows(local_client, ws, "INSERT INTO docs (title, embedding) VALUES ('a', ARRAY[1,0,0])")
+    await rows(
         local_client,
         ws,
         "CREATE INDEX ON docs USING deeplake_index (embedding) WITH (index_type = 'clustered')",
     )
-    assert await run(local_client, ws, "SELECT title, embedding <#> ARRAY[1,0,0]::float4[] FROM docs") == [["a", 1.0]]
+    assert await rows(local_client, ws, "SELECT title, embedding <#> ARRAY[1,0,0]::float4[] FROM docs") == [["a", 1.0]]
 
     duplicate = await local_client.post(f"/workspaces/{ws}/tables", json={"table_name": "docs", "table_schema": schema})
     assert error(duplicate, 409, "CONFLICT") == f"table '{ws}.docs' already exists"
@@ -374,12 +358,12 @@ async def test_upload_csv_infers_types(local_client: httpx.AsyncClient, ws: str)
         ("note", "text"),
         ("empty", "text"),
     ]
-    assert await run(local_client, ws, "SELECT * FROM people ORDER BY id") == [
+    assert await rows(local_client, ws, "SELECT * FROM people ORDER BY id") == [
         [1, "Ada", 3.5, True, "1815-12-10T00:00:00+00:00", {"lang": "en"}, "x", None],
         [2, "Alan", 4.0, False, "1912-06-23T10:00:00+00:00", [1], None, None],
         [3, "Grace, H", None, True, "2024-01-02T01:04:05+00:00", None, "multi\nline", None],
     ]
-    assert await run(
+    assert await rows(
         local_client,
         ws,
         "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'people' "
@@ -409,12 +393,12 @@ async def test_upload_json_array(local_client: httpx.AsyncClient, ws: str) -> No
         ("mixed", "jsonb"),
         ("grid", "_float4"),
     ]
-    assert await run(local_client, ws, "SELECT * FROM items ORDER BY id") == [
+    assert await rows(local_client, ws, "SELECT * FROM items ORDER BY id") == [
         [1, True, 1.5, [0.1, 0.2], ["a"], {"k": 1}, "hi", None, None],
         [2, False, 2.0, [1.0, 2.0], ["b", 3], None, None, 1, None],
         [3, None, None, None, None, None, None, "one", [[1.0, 2.0], [3.0, 4.0]]],
     ]
-    scores = await run(local_client, ws, "SELECT id, emb <#> ARRAY[1,2]::float4[] FROM items WHERE id = 2")
+    scores = await rows(local_client, ws, "SELECT id, emb <#> ARRAY[1,2]::float4[] FROM items WHERE id = 2")
     assert scores == [[2, 1.0]]
 
 
@@ -428,14 +412,14 @@ async def test_upload_json_lines(local_client: httpx.AsyncClient, ws: str, filen
         ("b", "text"),
         ("c", "_float4"),
     ]
-    assert await run(local_client, ws, "SELECT * FROM lines ORDER BY a") == [[1, "x", None], [2, None, [1.5]]]
+    assert await rows(local_client, ws, "SELECT * FROM lines ORDER BY a") == [[1, "x", None], [2, None, [1.5]]]
 
 
 async def test_upload_conflicts_and_loads_atomically(local_client: httpx.AsyncClient, ws: str) -> None:
     assert (await upload(local_client, ws, "t", "t.csv", b"a\n1\n")).status_code == 201
     duplicate = await upload(local_client, ws, "t", "t.csv", b"a\n2\n")
     assert error(duplicate, 409, "CONFLICT") == f"table '{ws}.t' already exists"
-    assert await run(local_client, ws, "SELECT a FROM t") == [[1]]
+    assert await rows(local_client, ws, "SELECT a FROM t") == [[1]]
     # A value PostgreSQL refuses (a NUL in text) fails the whole upload: no table is left behind.
     bad = await upload(local_client, ws, "bad", "bad.json", b'[{"a": "ok"}, {"a": "nul\\u0000"}]')
     assert "could not load 'bad.json'" in error(bad, 400, "QUERY_ERROR")
@@ -487,13 +471,13 @@ async def test_upload_form_errors(local_client: httpx.AsyncClient, ws: str) -> N
 
 
 async def test_catalog_views_with_the_workspace_as_schema(local_client: httpx.AsyncClient, ws: str) -> None:
-    await run(local_client, ws, "CREATE TABLE docs (id INT, body TEXT, e EMBEDDING(4)) USING deeplake")
-    await run(
+    await rows(local_client, ws, "CREATE TABLE docs (id INT, body TEXT, e EMBEDDING(4)) USING deeplake")
+    await rows(
         local_client,
         ws,
         "CREATE INDEX idx_docs_body ON docs USING deeplake_index (body) WITH (index_type = 'bm25')",
     )
-    columns = await run(
+    columns = await rows(
         local_client,
         ws,
         "SELECT column_name, data_type FROM information_schema.columns "
@@ -501,7 +485,7 @@ async def test_catalog_views_with_the_workspace_as_schema(local_client: httpx.As
         [ws],
     )
     assert columns == [["id", "integer"], ["body", "text"], ["e", "ARRAY"]]
-    indexes = await run(
+    indexes = await rows(
         local_client,
         ws,
         "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1",
@@ -512,10 +496,10 @@ async def test_catalog_views_with_the_workspace_as_schema(local_client: httpx.As
     assert indexes[0][3] == (
         f"CREATE INDEX idx_docs_body ON {ws}.docs USING deeplake_index (body) WITH (index_type=bm25)"
     )
-    await run(local_client, ws, "CREATE INDEX idx_e ON docs USING deeplake_index (e DESC) WITH (dimension = 4)")
-    await run(local_client, ws, "CREATE INDEX idx_id ON docs USING deeplake_index (id)")
-    await run(local_client, ws, "CREATE INDEX idx_plain ON docs (id)")
-    definitions = await run(
+    await rows(local_client, ws, "CREATE INDEX idx_e ON docs USING deeplake_index (e DESC) WITH (dimension = 4)")
+    await rows(local_client, ws, "CREATE INDEX idx_id ON docs USING deeplake_index (id)")
+    await rows(local_client, ws, "CREATE INDEX idx_plain ON docs (id)")
+    definitions = await rows(
         local_client, ws, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [ws]
     )
     assert definitions[1:] == [
@@ -523,8 +507,8 @@ async def test_catalog_views_with_the_workspace_as_schema(local_client: httpx.As
         ["idx_id", f"CREATE INDEX idx_id ON {ws}.docs USING deeplake_index (id)"],
         ["idx_plain", f"CREATE INDEX idx_plain ON {ws}.docs USING btree (id)"],
     ]
-    assert await run(local_client, ws, "SELECT deeplake_sync_table('\"docs\"')") == [[None]]
-    assert await run(local_client, ws, "ALTER TABLE docs ADD COLUMN e2 EMBEDDING(8)") == []
+    assert await rows(local_client, ws, "SELECT deeplake_sync_table('\"docs\"')") == [[None]]
+    assert await rows(local_client, ws, "ALTER TABLE docs ADD COLUMN e2 EMBEDDING(8)") == []
 
 
 # The typed client over the local API

@@ -6,37 +6,17 @@ import math
 import random
 import re
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
 
+from local_api_helpers import rows, run
+
 pytestmark = pytest.mark.anyio
 
 K1, B = 1.2, 0.75
-
-
-@pytest.fixture
-async def ws(local_client: httpx.AsyncClient) -> str:
-    workspace_id = f"s_{uuid.uuid4().hex[:12]}"
-    response = await local_client.post("/workspaces", json={"id": workspace_id})
-    assert response.status_code == 201, response.text
-    return workspace_id
-
-
-async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
-    body: dict[str, Any] = {"query": query}
-    if params is not None:
-        body["params"] = params
-    response = await client.post(f"/workspaces/{ws}/tables/query", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> list[Any]:
-    return list((await run(client, ws, query, params))["rows"])
 
 
 # Reference implementations

@@ -1,0 +1,22 @@
+"""Helpers for tests that call the local Deep Lake API directly over its in-process HTTP client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
+    """POST a query that must succeed; return the response body."""
+    body: dict[str, Any] = {"query": query}
+    if params is not None:
+        body["params"] = params
+    response = await client.post(f"/workspaces/{ws}/tables/query", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> list[Any]:
+    """The rows of a query that must succeed."""
+    return list((await run(client, ws, query, params))["rows"])
