@@ -62,11 +62,10 @@ from typing import Any
 
 from pglast import ast, parse_sql
 from pglast.enums import BoolExprType, LimitOption, SetOperation, SortByDir, SortByNulls
-from pglast.parser import ParseError
 from psycopg import AsyncRawCursor
 
 from ._errors import QueryError
-from ._search import _children, _expr, _own_nodes, _ranked_operator, _sql, _type_name
+from ._search import _children, _expr, _own_nodes, _ranked_operator, _sql, _type_name, parse_one
 from ._values import JSON, to_param
 
 __all__ = [
@@ -263,12 +262,12 @@ def _plan(sql: str, params: Sequence[JSON]) -> VectorSearch | None:
     lifted = _lift_literals(sql, len(params))
     if lifted is not None:
         short, literals = lifted
-        root = _parse_one(short)
+        root = parse_one(short)
         numbers = range(len(params) + 1, len(params) + len(literals) + 1)
         if root is not None and sorted(_param_numbers(root, len(params))) == list(numbers):
             values: list[JSON] = [_json_list(v) for v in literals]
             return _search(root, [*params, *values], ["{" + ",".join(map(str, v)) + "}" for v in literals])
-    root = _parse_one(sql)
+    root = parse_one(sql)
     return None if root is None else _search(root, params, [])
 
 
@@ -299,17 +298,6 @@ def _lift_literals(sql: str, count: int) -> tuple[str, list[list[Decimal]]] | No
 
 def _json_list(values: list[Decimal]) -> list[JSON]:
     return list(values)
-
-
-def _parse_one(sql: str) -> ast.Node | None:
-    try:
-        statements = parse_sql(sql)
-    except ParseError:
-        return None
-    if len(statements) != 1 or statements[0].stmt is None:
-        return None
-    root = statements[0].stmt
-    return root if isinstance(root, ast.Node) else None
 
 
 def _param_numbers(node: ast.Node, above: int) -> Iterator[int]:

@@ -79,10 +79,8 @@ SELECT coalesce(jsonb_object_agg(__dl_x.rid, __dl_x.score), '{{}}'::jsonb) AS sc
 """
 
 
-def rewrite_search(sql: str, params: Sequence[JSON] = ()) -> str | None:
-    """`sql` with its text and hybrid `<#>` rewritten as above, or None when nothing changes."""
-    if "<#>" not in sql or all(_VECTOR_OPERAND.match(sql, m.end()) for m in _OPERATOR.finditer(sql)):
-        return None  # none, or only `<#> ARRAY[…]` (cosine): skip parsing long vector literals
+def parse_one(sql: str) -> ast.Node | None:
+    """The single statement in ``sql`` as a pglast node, or None (parse error, several or none)."""
     try:
         statements = parse_sql(sql)
     except ParseError:
@@ -90,6 +88,16 @@ def rewrite_search(sql: str, params: Sequence[JSON] = ()) -> str | None:
     if len(statements) != 1 or statements[0].stmt is None:
         return None
     root = statements[0].stmt
+    return root if isinstance(root, ast.Node) else None
+
+
+def rewrite_search(sql: str, params: Sequence[JSON] = ()) -> str | None:
+    """`sql` with its text and hybrid `<#>` rewritten as above, or None when nothing changes."""
+    if "<#>" not in sql or all(_VECTOR_OPERAND.match(sql, m.end()) for m in _OPERATOR.finditer(sql)):
+        return None  # none, or only `<#> ARRAY[…]` (cosine): skip parsing long vector literals
+    root = parse_one(sql)
+    if root is None:
+        return None
     rewriter = _Rewriter(params)
     for select in list(_selects(root)):
         rewriter.rewrite(select)

@@ -24,6 +24,7 @@ from pglast.parser import ParseError, split
 from pglast.stream import RawStream
 
 from ._errors import InvalidRequest, QueryError
+from ._search import parse_one
 
 INDEX_TYPES = frozenset(
     {
@@ -163,13 +164,7 @@ def rewrite_types(sql: str) -> str | None:
     """`sql` with `EMBEDDING(n)` column types made plain `EMBEDDING`, or None when there are none."""
     if not _EMBEDDING_TYPMOD.search(sql):
         return None
-    try:
-        statements = parse_sql(sql)
-    except ParseError:
-        return None
-    if len(statements) != 1 or statements[0].stmt is None:
-        return None
-    stmt = statements[0].stmt
+    stmt = parse_one(sql)
     if not isinstance(stmt, ast.CreateStmt | ast.AlterTableStmt):
         return None
     changed = [_drop_embedding_typmods(node) for node in _walk(stmt) if isinstance(node, ast.TypeName)]
