@@ -67,24 +67,19 @@ async def open_runtime(
 
             local = await stack.enter_async_context(LocalBackend(settings.data_dir))
             transport = httpx.ASGITransport(app=create_app(local), raise_app_exceptions=False)
-            client = DeepLakeClient(base_url=LOCAL_API_URL, transport=transport, timeouts=timeouts)
-            tensordb = TensorDBClient(base_url=LOCAL_API_URL, transport=transport, timeouts=timeouts)
+            common: dict[str, Any] = {"transport": transport, "timeouts": timeouts}
+            api_url = tensordb_url = LOCAL_API_URL
         else:
             assert settings.api_key is not None
-            client = DeepLakeClient(
-                base_url=settings.api_url,
-                api_key=settings.api_key.get_secret_value(),
-                org_id=settings.org_id,
-                transport=transport,
-                timeouts=timeouts,
-            )
-            tensordb = TensorDBClient(
-                base_url=settings.tensordb_url,
-                api_key=settings.api_key.get_secret_value(),
-                org_id=settings.org_id,
-                transport=transport,
-                timeouts=timeouts,
-            )
+            common = {
+                "api_key": settings.api_key.get_secret_value(),
+                "org_id": settings.org_id,
+                "transport": transport,
+                "timeouts": timeouts,
+            }
+            api_url, tensordb_url = settings.api_url, settings.tensordb_url
+        client = DeepLakeClient(base_url=api_url, **common)
+        tensordb = TensorDBClient(base_url=tensordb_url, **common)
         await stack.enter_async_context(client)
         await stack.enter_async_context(tensordb)
         embedder = _embedder(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from . import _hints
@@ -239,6 +240,17 @@ def _walk(tree: Any) -> Finding | None:
     node checks every name; string literals are A_Const nodes and are skipped.
     """
     best: Finding | None = None
+    for key, value in json_nodes(tree, opaque=("A_Const",)):
+        if key in _CHECKED or key.endswith("Stmt"):
+            best = worst(best, _node(key, value))
+    return best
+
+
+def json_nodes(tree: Any, *, opaque: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every ``(key, value)`` pair of every object nested in pglast's JSON tree, in any order.
+
+    The values under an ``opaque`` key are yielded but not descended into.
+    """
     stack = [tree]
     while stack:
         item = stack.pop()
@@ -248,11 +260,9 @@ def _walk(tree: Any) -> Finding | None:
         if not isinstance(item, dict):
             continue
         for key, value in item.items():
-            if key in _CHECKED or key.endswith("Stmt"):
-                best = worst(best, _node(key, value))
-            if type(value) in (dict, list) and key != "A_Const":
+            yield key, value
+            if type(value) in (dict, list) and key not in opaque:
                 stack.append(value)
-    return best
 
 
 def _node(key: str, value: Any) -> Finding | None:

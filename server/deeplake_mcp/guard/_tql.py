@@ -379,26 +379,16 @@ def _tree_sources(parser_text: str) -> list[str] | Finding:
     """The hub sources in pglast's tree; any other kind of source is a finding."""
     tree = json.loads(importlib.import_module("pglast.parser").parse_sql_json(parser_text))
     sources: list[str] = []
-    stack: list[Any] = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-            continue
-        if not isinstance(item, dict):
-            continue
-        for key, value in item.items():
-            if key == "RangeVar":
-                found = _range_var(value)
-                if isinstance(found, Finding):
-                    return found
-                sources.append(found)
-            elif key in _SOURCE_NODES:
-                return never(f"FROM {_SOURCE_NODES[key]}: a TQL source must be a dataset", _HINT_SOURCE)
-            elif key == "withClause":
-                return never("WITH in a TQL query", "use a subquery in FROM instead of WITH")
-            if isinstance(value, dict | list):
-                stack.append(value)
+    for key, value in _pgcheck.json_nodes(tree):
+        if key == "RangeVar":
+            found = _range_var(value)
+            if isinstance(found, Finding):
+                return found
+            sources.append(found)
+        elif key in _SOURCE_NODES:
+            return never(f"FROM {_SOURCE_NODES[key]}: a TQL source must be a dataset", _HINT_SOURCE)
+        elif key == "withClause":
+            return never("WITH in a TQL query", "use a subquery in FROM instead of WITH")
     if not sources:
         return never("TQL query without a dataset", _HINT_SOURCE)
     return sorted(sources)

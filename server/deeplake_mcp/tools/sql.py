@@ -54,7 +54,8 @@ async def query(
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    verdict = rt.policy.check(sql)
+    analysed = classify(sql)
+    verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
     if verdict.cls is not StatementClass.READ:
         raise ToolError(
@@ -62,7 +63,7 @@ async def query(
             f"({verdict.reason}). Use execute_sql for writes."
         )
     limit = max_rows or rt.settings.max_rows
-    wrapped = _limit_wrapped(sql, limit + 1)
+    wrapped = _limit_wrapped(sql, analysed.statement, limit + 1)
     try:
         result = await rt.client.query(ws, wrapped or sql, params, timeout_ms=timeout_ms(rt), read_only=True)
     except DeepLakeError as exc:
@@ -80,7 +81,8 @@ async def execute_sql(
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    verdict = rt.policy.check(sql)
+    analysed = classify(sql)
+    verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
     try:
         result = await rt.client.query(
@@ -95,7 +97,7 @@ async def execute_sql(
         result.columns, result.rows, max_rows=rt.settings.max_rows, max_chars=rt.settings.max_result_chars
     )
     return StatementResult(
-        statement=classify(sql).statement,
+        statement=analysed.statement,
         statement_class=verdict.cls.label,
         row_count=result.row_count,
         columns=shaped.columns,
@@ -109,13 +111,13 @@ def _refuse_unless_allowed(verdict: Verdict) -> None:
         raise ToolError(f"Refused by the SQL guard: {verdict.reason}")
 
 
-def _limit_wrapped(sql: str, limit: int) -> str | None:
+def _limit_wrapped(sql: str, statement: str, limit: int) -> str | None:
     """``SELECT * FROM (<sql>) AS q LIMIT n`` for row-returning queries, else ``None``.
 
     The cap is applied by the backend, so a huge result is never materialised here. The
     statement's own trailing ``;`` is dropped (comments stay, on their own lines).
     """
-    if classify(sql).statement not in _WRAPPABLE:
+    if statement not in _WRAPPABLE:
         return None
     body = _without_terminator(sql)
     return f"SELECT * FROM (\n{body}\n) AS _deeplake_mcp_q LIMIT {int(limit)}"
