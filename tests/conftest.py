@@ -1,4 +1,4 @@
-"""Shared fixtures: the anyio backend and one embedded data directory per test session."""
+"""Shared fixtures: the anyio backend and embedded data directories (one per session, or fresh ones)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from data_dirs import reachable
 
 # CI runs the property tests with a fixed seed, so a landing never depends on luck; locally they explore.
 settings.register_profile("ci", derandomize=True, deadline=None)
@@ -22,4 +24,10 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One embedded PostgreSQL data directory shared by the whole session (fast: one initdb)."""
-    return tmp_path_factory.mktemp("deeplake-data")
+    return reachable(tmp_path_factory.mktemp("deeplake-data"))
+
+
+@pytest.fixture
+def new_data_dir(tmp_path: Path) -> Path:
+    """A data directory of this test's own (a new embedded server)."""
+    return reachable(tmp_path) / "data"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 
 async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> Any:
@@ -20,3 +22,12 @@ async def run(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] 
 async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> list[Any]:
     """The rows of a query that must succeed."""
     return list((await run(client, ws, query, params))["rows"])
+
+
+async def superuser_rows(data_dir: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query run as the embedded server's superuser: what its operator sees with psql."""
+    socket_dir = (data_dir / "pg" / "postmaster.pid").read_text().splitlines()[4]
+    conn = await psycopg.AsyncConnection.connect(host=socket_dir, dbname="postgres", user="postgres", autocommit=True)
+    async with conn:
+        cur = await conn.execute(query, params)
+        return await cur.fetchall()

@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(settings.log_level)
     _exit_on_sigterm()
     if command == "local-api":
-        return _local_api(settings, token=ns.token)
+        return _local_api(settings)
     if command == "demo":
         import anyio
 
@@ -73,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     _common_flags(local)
     local.add_argument("--host", help="bind address (default 127.0.0.1)")
     local.add_argument("--port", type=int, help="port (default 8765)")
-    local.add_argument("--token", help="require this bearer token (default: none, loopback only)")
+    local.add_argument(
+        "--token",
+        dest="http_token",
+        help="require this bearer token (prefer DEEPLAKE_MCP_HTTP_TOKEN: arguments show in ps); needed beyond loopback",
+    )
     return parser
 
 
@@ -137,15 +141,22 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _local_api(settings: Settings, *, token: str | None) -> int:
+def _local_api(settings: Settings) -> int:
     import uvicorn
 
     from deeplake_mcp.http import local_api_app
 
     host = settings.host
     port = settings.port if "port" in settings.model_fields_set else 8765
-    if host not in ("127.0.0.1", "localhost", "::1") and not token:
-        log.warning("local-api binds %s without --token: anyone who can reach it can read and write", host)
+    if settings.http_token is None:
+        if not settings.binds_loopback:
+            print(
+                f"deeplake-mcp: local-api refuses to listen on {host} without a token: anyone who reaches it could "
+                "read and write every workspace. Set DEEPLAKE_MCP_HTTP_TOKEN (or --token), or bind 127.0.0.1.",
+                file=sys.stderr,
+            )
+            return 2
+        log.warning("local-api has no token: every user and program on this machine can use it")
     log.info("local Deep Lake API on http://%s:%d (data in %s)", host, port, settings.data_dir)
-    uvicorn.run(local_api_app(settings.data_dir, token=token), host=host, port=port, log_level="warning")
+    uvicorn.run(local_api_app(settings, port=port), host=host, port=port, log_level="warning")
     return 0

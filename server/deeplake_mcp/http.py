@@ -2,56 +2,29 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from deeplake_mcp.settings import Settings
+from deeplake_mcp.asgi_security import LOOPBACK_HOSTS, BearerAuth
+from deeplake_mcp.settings import Settings, reveal
 
-__all__ = ["BearerTokenMiddleware", "local_api_app", "mcp_http_app", "serve_http"]
+__all__ = ["local_api_app", "mcp_http_app", "serve_http"]
 
 log = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 
 
-class BearerTokenMiddleware:
-    """Refuse HTTP requests that lack ``Authorization: Bearer <token>`` (constant-time compare)."""
-
-    def __init__(self, app: ASGIApp, token: str, *, exempt: tuple[str, ...] = ()) -> None:
-        self.app = app
-        self._expected = f"Bearer {token}".encode()
-        self._exempt = exempt
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._exempt:
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected):
-            await self.app(scope, receive, send)
-            return
-        body = json.dumps({"error": "missing or invalid bearer token", "code": "UNAUTHORIZED"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="deeplake-mcp"'),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+def _reject(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"error": message, "code": code}, status_code=status)
 
 
 def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
@@ -68,7 +41,7 @@ def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         host=settings.host,
     )
     if settings.http_token is not None:
-        app = BearerTokenMiddleware(app, settings.http_token.get_secret_value())
+        app = BearerAuth(app, [settings.http_token.get_secret_value()], reject=_reject)
     return app
 
 
@@ -88,16 +61,30 @@ def serve_http(server: MCPServer[Any], settings: Settings) -> None:
     )
 
 
-def local_api_app(data_dir: Path, *, token: str | None = None) -> Starlette:
-    """The embedded Deep Lake-compatible API as a standalone app that owns its backend."""
-    from deeplake_mcp.local import LocalBackend, create_app
+def local_api_app(settings: Settings, *, port: int) -> Starlette:
+    """The embedded Deep Lake-compatible API as a standalone app that owns its backend.
 
+    It answers the loopback names, the bind address and ``allowed_hosts`` on ``port`` (no DNS
+    rebinding, no cross-site browser requests), caps bodies at ``max_body_mb`` and, with
+    ``http_token``, requires it.
+    """
+    from deeplake_mcp.local import Exposure, LocalBackend, create_app
+
+    token = reveal(settings.http_token)
+    hosts = [f"{name}:{port}" for name in (*LOOPBACK_HOSTS, settings.host)] + list(settings.allowed_hosts)
+    exposure = Exposure(
+        tokens=[token] if token else [], allowed_hosts=hosts, max_body_bytes=settings.max_body_mb * 2**20
+    )
     inner: list[ASGIApp] = []
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with LocalBackend(data_dir) as backend:
-            inner.append(create_app(backend, token=token))
+        async with LocalBackend(
+            settings.data_dir,
+            postgres_url=reveal(settings.postgres_url),
+            postgres_admin_url=reveal(settings.postgres_admin_url),
+        ) as backend:
+            inner.append(create_app(backend, exposure=exposure))
             yield
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,7 +15,7 @@ from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
 from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
-from deeplake_mcp.settings import Settings
+from deeplake_mcp.settings import Settings, reveal
 
 __all__ = ["LOCAL_API_URL", "Runtime", "open_runtime"]
 
@@ -65,7 +65,13 @@ async def open_runtime(
         if backend == "local":
             from deeplake_mcp.local import LocalBackend, create_app
 
-            local = await stack.enter_async_context(LocalBackend(settings.data_dir))
+            local = await stack.enter_async_context(
+                LocalBackend(
+                    settings.data_dir,
+                    postgres_url=reveal(settings.postgres_url),
+                    postgres_admin_url=reveal(settings.postgres_admin_url),
+                )
+            )
             transport = httpx.ASGITransport(app=create_app(local), raise_app_exceptions=False)
             common: dict[str, Any] = {"transport": transport, "timeouts": timeouts}
             api_url = tensordb_url = LOCAL_API_URL
@@ -99,12 +105,11 @@ async def open_runtime(
 
 
 def _embedder(settings: Settings) -> Embedder | None:
-    key = settings.embedding_api_key
     return create_embedder(
         settings.embedder,
         url=settings.embedding_url,
         model=settings.embedding_model,
-        api_key=key.get_secret_value() if key else None,
+        api_key=reveal(settings.embedding_api_key),
         dimensions=settings.embedding_dimensions,
     )
 

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from deeplake_mcp.deeplake import DEFAULT_API_URL, DEFAULT_TENSORDB_URL
 from deeplake_mcp.guard import AccessMode
 
-__all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings"]
+__all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings", "reveal"]
 
 _ENV_PREFIX = "DEEPLAKE_MCP_"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -52,7 +52,13 @@ class SettingsError(ValueError):
 
 
 def default_data_dir() -> Path:
-    """The per-user data directory of this platform, for the embedded backend."""
+    """The per-user data directory of this platform, for the embedded backend.
+
+    As root it is ``/var/lib/deeplake-mcp``: PostgreSQL then runs as a system user, which must be
+    able to reach the directory (root's home is private).
+    """
+    if sys.platform != "win32" and os.geteuid() == 0:
+        return Path("/var/lib/deeplake-mcp")
     if sys.platform == "darwin":
         base = Path.home() / "Library" / "Application Support"
     elif sys.platform == "win32":
@@ -76,6 +82,16 @@ class Settings(BaseModel):
     workspace: str = Field("default", min_length=1, description="default workspace for tools")
     access: AccessMode = Field(AccessMode.READ_WRITE, description="read-only, read-write or destructive")
     data_dir: Path = Field(default_factory=default_data_dir, description="embedded backend data")
+    postgres_url: SecretStr | None = Field(
+        None, description="your own PostgreSQL instead of the embedded one: the role agents' SQL runs as"
+    )
+    postgres_admin_url: SecretStr | None = Field(
+        None, description="your own PostgreSQL: a superuser for set-up and bookkeeping (with postgres_url)"
+    )
+    upload_dirs: tuple[Path, ...] | None = Field(
+        None, description="directories upload_file may read (default: the working directory, unless / or home)"
+    )
+    max_body_mb: int = Field(64, ge=1, le=4096, description="largest HTTP request body accepted, in MiB")
     backend: Backend = Field(Backend.AUTO, description="auto, cloud or local")
     max_rows: int = Field(100, ge=1, le=10_000, description="rows returned by query tools at most")
     max_result_chars: int = Field(
@@ -116,6 +132,22 @@ class Settings(BaseModel):
             return tuple(h.strip() for h in value.split(",") if h.strip())
         return value
 
+    @field_validator("upload_dirs", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(os.pathsep) if p.strip())
+        return value
+
+    @property
+    def upload_roots(self) -> tuple[Path, ...]:
+        """Where ``upload_file(path=…)`` may read: the setting, else the working directory unless it is
+        the file system root or the home directory (then nowhere)."""
+        if self.upload_dirs is not None:
+            return self.upload_dirs
+        cwd = Path.cwd()
+        return () if cwd in (Path(cwd.anchor), Path.home()) else (cwd,)
+
     @property
     def effective_backend(self) -> Literal["cloud", "local"]:
         """``cloud`` when a key is configured (or forced), else the embedded ``local`` backend."""
@@ -138,8 +170,14 @@ class Settings(BaseModel):
             "max_rows": self.max_rows,
             "query_timeout_s": self.query_timeout,
             "api_key": "set" if self.api_key else "not set",
+            "postgres": "external" if self.postgres_url else "embedded",
             "embedder": self.embedder,
         }
+
+
+def reveal(secret: SecretStr | None) -> str | None:
+    """The value of an optional secret setting, for the one place that uses it."""
+    return None if secret is None else secret.get_secret_value()
 
 
 def _field_env_name(name: str) -> str:
@@ -198,6 +236,11 @@ def load_settings(
         settings = Settings.model_validate(values)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, sources)) from None
+    if (settings.postgres_url is None) != (settings.postgres_admin_url is None):
+        raise SettingsError(
+            "your own PostgreSQL needs both DEEPLAKE_MCP_POSTGRES_URL (the role agents' SQL runs as) and "
+            "DEEPLAKE_MCP_POSTGRES_ADMIN_URL (a superuser for set-up and bookkeeping)"
+        )
     if settings.backend is Backend.CLOUD and not settings.api_key:
         raise SettingsError("backend 'cloud' needs an API key: set DEEPLAKE_API_KEY")
     if settings.embedder == "openai" and not (settings.embedding_url and settings.embedding_model):

@@ -12,10 +12,10 @@ from conftest import SERVER_CMD, server_env
 pytestmark = pytest.mark.slow
 
 
-def test_demo_runs_every_step(tmp_path: Path) -> None:
+def test_demo_runs_every_step(new_data_dir: Path) -> None:
     done = subprocess.run(
-        [*SERVER_CMD, "demo", "--data-dir", str(tmp_path / "demo")],
-        env=server_env(tmp_path / "unused"),
+        [*SERVER_CMD, "demo", "--data-dir", str(new_data_dir)],
+        env=server_env(new_data_dir.parent / "unused"),
         capture_output=True,
         text=True,
         timeout=300,

@@ -59,9 +59,9 @@ async def test_http_session(http_server: tuple[str, subprocess.Popen[bytes], Pat
         assert rows["rows"] == [["over http"]]
 
 
-def test_embedded_postgres_stops_when_the_server_exits(tmp_path: Path) -> None:
+def test_embedded_postgres_stops_when_the_server_exits(new_data_dir: Path, tmp_path: Path) -> None:
     """SIGTERM ends the server cleanly, and the last process on a data dir stops PostgreSQL."""
-    own_data = tmp_path / "own-data"
+    own_data = new_data_dir
     port = free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as err:

@@ -1,4 +1,4 @@
-"""Vector search of the local API through the HNSW companion of a vector deeplake_index (_ann.py).
+"""Vector search of the local API through the HNSW companion of a vector deeplake_index (_ann.py, _indexes.py).
 
 Ranking results through the index are compared with the exact scan of an unindexed copy of the same rows.
 """
@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from deeplake_mcp.local import _ann
-from deeplake_mcp.local._ann import plan_search
-from local_api_helpers import rows, run
+from deeplake_mcp.local import LocalBackend, _indexes
+from deeplake_mcp.local._compile import compile_sql
+from local_api_helpers import rows, run, superuser_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +26,7 @@ TABLE = "CREATE TABLE {} (id INT PRIMARY KEY, cluster INT, cat INT, content TEXT
 @pytest.fixture(autouse=True)
 def index_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rank through the index on the small tables of these tests (by default they are ranked exactly)."""
-    monkeypatch.setattr(_ann, "MIN_ROWS", 0)
+    monkeypatch.setattr(_indexes, "MIN_ROWS", 0)
 
 
 async def query_error(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> str:
@@ -318,7 +318,7 @@ async def test_short_results_fall_back_to_exact(local_client: httpx.AsyncClient,
 async def test_small_tables_are_ranked_exactly(
     local_client: httpx.AsyncClient, ws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_ann, "MIN_ROWS", 1000)
+    monkeypatch.setattr(_indexes, "MIN_ROWS", 1000)
     data = dataset(n=500)
     await load(local_client, ws, "docs", data)
     await load(local_client, ws, "plain", data)
@@ -360,7 +360,9 @@ async def test_dimensions(local_client: httpx.AsyncClient, ws: str) -> None:
     assert "hnsw" not in await plan(local_client, ws, zero, [[0] * DIM])
 
 
-async def test_drop_index_table_or_companion(local_client: httpx.AsyncClient, ws: str) -> None:
+async def test_drop_index_table_or_companion(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
+) -> None:
     data = await indexed_and_plain(local_client, ws)
     companion = (await status(local_client, ws, "idx_docs"))[2]
     companions = "SELECT indexname FROM pg_catalog.pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%USING hnsw%'"
@@ -381,10 +383,10 @@ async def test_drop_index_table_or_companion(local_client: httpx.AsyncClient, ws
     await run(local_client, ws, "DROP TABLE plain")
     await run(local_client, ws, "DROP TABLE docs")
     orphans = (
-        "SELECT count(*) FROM deeplake_compat.ann_indexes a "
+        "SELECT count(*) FROM deeplake_internal.ann_indexes a "
         "WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = a.index_oid)"
     )
-    assert await rows(local_client, ws, orphans) == [[0]]
+    assert await superuser_rows(local_backend.data_dir, orphans) == [(0,)]
     assert await rows(local_client, ws, companions, [ws]) == []
 
 
@@ -407,18 +409,27 @@ async def test_other_queries_stay_exact(local_client: httpx.AsyncClient, ws: str
     assert worst[0][1] <= worst[-1][1]
 
 
-def test_plan_search_parses_without_rendering_the_literal() -> None:
+def test_compile_lifts_the_query_vector_and_plans_the_search() -> None:
     vector = [0.5, -1, 2.25e-3]
-    search = plan_search(
+    search_sql = (
         f"SELECT id, emb <#> {literal(vector)} AS s FROM ws.t AS d WHERE d.cat = $1 "
-        "AND array_length(emb, 1) > 0 ORDER BY s DESC LIMIT $2 OFFSET 4",
-        [3, 7],
+        "AND array_length(emb, 1) > 0 ORDER BY s DESC LIMIT $2 OFFSET 4"
     )
+    plan = compile_sql(search_sql, [3, 7])
+    search = plan.search
     assert search is not None
-    assert (search.table, search.from_item, search.column, search.column_name) == ("ws.t", "ws.t AS d", "emb", "emb")
+    assert (search.schema, search.table, search.from_item) == ("ws", "t", "ws.t AS d")
+    assert (search.column, search.column_name) == ("emb", "emb")
     assert (search.dimension, search.limit, search.offset, search.explain) == (3, 7, 4, False)
     assert search.condition == "(d.cat = '3')"
-    assert search.extra_params == ["{0.5,-1,0.00225}"]
+    assert plan.params[:2] == [3, 7] and [float(x) for x in plan.params[2]] == vector  # type: ignore[union-attr]
     assert "$3" in search.vector  # the literal became a param: it is not parsed back or rendered
-    assert plan_search("SELECT 1") is None
-    assert plan_search("SELECT id FROM t ORDER BY emb <#> ARRAY[1, 2] LIMIT 1 FOR UPDATE") is None
+    # The query tool's row cap around it: the search inside is still found, with its own LIMIT.
+    wrapped = compile_sql(f"SELECT * FROM (\n{search_sql}\n) AS _deeplake_mcp_q LIMIT 101", [3, 7]).search
+    assert wrapped is not None and (wrapped.limit, wrapped.offset) == (7, 4)
+    # ... and without one, it takes the wrapper's.
+    unbounded = compile_sql(f"SELECT * FROM (SELECT id FROM t ORDER BY emb <#> {literal(vector)}) AS q LIMIT 11")
+    assert unbounded.search is not None and unbounded.search.limit == 11
+    assert compile_sql("SELECT 1").search is None
+    assert compile_sql("SELECT id FROM t ORDER BY emb <#> ARRAY[1, 2] LIMIT 1 FOR UPDATE").search is None
+    assert compile_sql("SELECT * FROM (SELECT 1) AS q WHERE true LIMIT 3").search is None

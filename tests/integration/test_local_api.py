@@ -547,22 +547,6 @@ async def test_unexpected_errors_are_500_without_details(tmp_path: Path) -> None
         assert_envelope(await client.get("/ready"), 503, "UNAVAILABLE")
 
 
-async def test_bearer_token(local_backend: LocalBackend) -> None:
-    transport = httpx.ASGITransport(app=create_app(local_backend, token="s3cret"))
-    async with httpx.AsyncClient(transport=transport, base_url="http://deeplake.local") as client:
-        assert (await client.get("/health")).status_code == 200
-        assert (await client.get("/ready")).status_code == 200
-        assert_envelope(await client.get("/me"), 401, "UNAUTHORIZED")
-        assert_envelope(await client.get("/me", headers={"Authorization": "Bearer wrong"}), 401, "UNAUTHORIZED")
-        assert_envelope(await client.get("/me", headers={"Authorization": "s3cret"}), 401, "UNAUTHORIZED")
-        ok = await client.post(
-            "/workspaces/default/tables/query",
-            json={"query": "SELECT 1"},
-            headers={"Authorization": "Bearer s3cret"},
-        )
-        assert ok.status_code == 200
-
-
 # Batches
 
 

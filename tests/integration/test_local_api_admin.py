@@ -17,7 +17,7 @@ from deeplake_mcp.deeplake import (
     DeepLakeClient,
     NotFoundError,
 )
-from deeplake_mcp.local import LocalBackend, create_app
+from deeplake_mcp.local import Exposure, LocalBackend, create_app
 from local_api_helpers import rows
 
 pytestmark = pytest.mark.anyio
@@ -199,9 +199,9 @@ async def test_workspace_rename_and_delete(local_client: httpx.AsyncClient, ws: 
     assert (await local_client.get(f"/workspaces/{ws}/tables")).json() == {"tables": []}
 
 
-async def test_default_workspace_comes_back_at_the_next_start(tmp_path: Path) -> None:
+async def test_default_workspace_comes_back_at_the_next_start(new_data_dir: Path) -> None:
     for attempt in range(2):
-        async with LocalBackend(tmp_path) as backend:
+        async with LocalBackend(new_data_dir) as backend:
             transport = httpx.ASGITransport(app=create_app(backend))
             async with httpx.AsyncClient(transport=transport, base_url="http://deeplake.local") as client:
                 assert (await client.get("/workspaces/default")).status_code == 200
@@ -515,7 +515,8 @@ async def test_catalog_views_with_the_workspace_as_schema(local_client: httpx.As
 
 
 async def test_typed_client_round_trip(local_backend: LocalBackend) -> None:
-    transport = httpx.ASGITransport(app=create_app(local_backend, token="t0ken"))
+    exposure = Exposure(tokens=["t0ken"], allowed_hosts=["deeplake.local"])
+    transport = httpx.ASGITransport(app=create_app(local_backend, exposure=exposure))
     async with DeepLakeClient(
         base_url="http://deeplake.local", api_key="t0ken", transport=transport, retries=NO_RETRIES
     ) as client:

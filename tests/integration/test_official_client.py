@@ -24,7 +24,9 @@ managed = pytest.importorskip("deeplake.managed", reason="the deeplake package (
 
 import uvicorn  # noqa: E402
 
+from data_dirs import reachable  # noqa: E402
 from deeplake_mcp.http import local_api_app  # noqa: E402
+from mcp_helpers import settings_for  # noqa: E402
 
 
 def jwt(claims: dict[str, Any]) -> str:
@@ -41,12 +43,16 @@ TOKEN = jwt({"Type": "api", "Name": "local", "UserID": "local-user", "OrgID": "l
 
 @pytest.fixture(scope="module")
 def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir: Path = tmp_path_factory.mktemp("official-client")
+    data_dir = reachable(tmp_path_factory.mktemp("official-client"))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = uvicorn.Config(
-        local_api_app(data_dir, token=TOKEN), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        local_api_app(settings_for(data_dir, http_token=TOKEN), port=port),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="local-api", daemon=True)
@@ -153,13 +159,18 @@ def test_org_id_from_me_or_argument(api_url: str, workspace: str) -> None:
     assert client.list_tables() == ["t"]
 
 
-def test_token_without_org_claim_asks_me(tmp_path: Path) -> None:
+def test_token_without_org_claim_asks_me(new_data_dir: Path) -> None:
     token = jwt({"Type": "api", "UserID": "local-user"})
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(local_api_app(tmp_path, token=token), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            local_api_app(settings_for(new_data_dir, http_token=token), port=port),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,7 +17,7 @@ from mcp import Client
 
 import deeplake_mcp.local._tensordb as local_tensordb
 from deeplake_mcp.app import build_server
-from deeplake_mcp.local import LocalBackend, create_app
+from deeplake_mcp.local import Exposure, LocalBackend, create_app
 from deeplake_mcp.settings import load_settings
 from fault_server import FaultServer, Reply, running
 from mcp_helpers import error_text, payload, settings_for, unique
@@ -187,7 +187,8 @@ async def test_guard_refuses_stacked_and_non_select(client: Client, query: str, 
 
 @pytest.fixture
 async def api(local_backend: LocalBackend) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(local_backend, token="tok"))
+    exposure = Exposure(tokens=["tok"], allowed_hosts=["deeplake.local"])
+    transport = httpx.ASGITransport(app=create_app(local_backend, exposure=exposure))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://deeplake.local", headers={"Authorization": "Bearer tok"}
     ) as http:

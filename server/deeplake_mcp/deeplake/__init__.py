@@ -6,6 +6,7 @@ from deeplake_mcp.deeplake._config import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUTS,
     NO_RETRIES,
+    READ_ONLY_HEADER,
     RetryPolicy,
     Timeouts,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_TENSORDB_URL",
     "DEFAULT_TIMEOUTS",
     "NO_RETRIES",
+    "READ_ONLY_HEADER",
     "AuthenticationError",
     "BadRequestError",
     "Column",

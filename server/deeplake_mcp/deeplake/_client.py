@@ -21,6 +21,7 @@ from deeplake_mcp.deeplake._config import (
     DEFAULT_API_URL,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUTS,
+    READ_ONLY_HEADER,
     RetryPolicy,
     Timeouts,
 )
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 _MAX_ERROR_TEXT = 500
+_READ_ONLY = {READ_ONLY_HEADER: "true"}
 _HTML_ANSWER = "the answer was an HTML page (a proxy or rate limiter in front of the API), not JSON"
 
 
@@ -267,7 +269,9 @@ class DeepLakeClient:
     ) -> QueryResult:
         """``POST /workspaces/{workspace}/tables/query``: run one statement.
 
-        ``read_only`` marks a statement that is safe to re-send, so it is retried on 429/5xx.
+        ``read_only`` marks a statement that only reads: it is safe to re-send, so it is retried on
+        429/5xx, and the request carries ``READ_ONLY_HEADER``, so that the embedded API runs it in a
+        READ ONLY transaction (the managed API ignores the header).
         """
         payload: dict[str, Any] = {"query": sql}
         if params:
@@ -283,6 +287,7 @@ class DeepLakeClient:
             json=payload,
             wait=wait,
             idempotent=read_only,
+            headers=_READ_ONLY if read_only else None,
         )
         return self._parse(QueryResult, body or {})
 
@@ -309,6 +314,7 @@ class DeepLakeClient:
         data: Any = None,
         wait: float | None = None,
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request, retrying when that is safe; return the decoded JSON body.
 
@@ -322,6 +328,8 @@ class DeepLakeClient:
             kwargs["files"] = files
         if data is not None:
             kwargs["data"] = data
+        if headers is not None:
+            kwargs["headers"] = headers
         if wait is not None:
             kwargs["timeout"] = httpx.Timeout(wait, connect=self._timeouts.connect)
         deadline = time.monotonic() + self._retries.max_total

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_RETRIES", "DEFAULT_TIMEOUTS", "NO_RETRIES", "RetryPolicy", "Timeouts"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUTS",
+    "NO_RETRIES",
+    "READ_ONLY_HEADER",
+    "RetryPolicy",
+    "Timeouts",
+]
 
 DEFAULT_API_URL = "https://api.deeplake.ai"
 
@@ -47,3 +55,7 @@ class RetryPolicy:
 
 DEFAULT_RETRIES = RetryPolicy()
 NO_RETRIES = RetryPolicy(attempts=1)
+
+READ_ONLY_HEADER = "X-Deeplake-Read-Only"
+"""Request header (value ``true``) marking a query that only reads: the embedded API then runs it in a
+READ ONLY transaction; the managed API ignores it."""

@@ -6,7 +6,8 @@ Usage::
         app = create_app(backend)  # serve it, or call it in-process via httpx.ASGITransport(app=app)
 """
 
-from ._app import create_app
+from ._app import Exposure, create_app
 from ._backend import LocalBackend
+from ._postgres import PostgresSetupError
 
-__all__ = ["LocalBackend", "create_app"]
+__all__ = ["Exposure", "LocalBackend", "PostgresSetupError", "create_app"]

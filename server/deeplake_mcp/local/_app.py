@@ -13,35 +13,59 @@ Shapes where the real API's answer is unknown (see deeplake-api.md §2, §11):
   `GET /workspaces/{ws}/tables/{table}`: `{"table_name", "columns", "row_count", "size_mb"}`.
 * every DELETE answers 204 with no body.
 * the `X-Activeloop-Org-Id` header is accepted and ignored: workspaces belong to no organization.
+* a query or batch runs in a READ ONLY transaction when the `X-Deeplake-Read-Only: true` header says
+  the caller only reads (deeplake-mcp sends it for its read tools; the managed API ignores it), or
+  when the SQL guard classes the statement as a read.
+
+Exposed over HTTP (`deeplake-mcp local-api`), the app also checks `Host` and `Origin` (no DNS
+rebinding, no cross-site browser requests), caps request bodies (413) and, with tokens, requires
+`Authorization: Bearer …` on every route but /health and /ready.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, UploadFile
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._backend import DEFAULT_TIMEOUT_MS, USER_EMAIL, USER_ID, USER_NAME, LocalBackend
-from ._errors import InvalidRequest, LocalAPIError, Unauthorized, Unavailable, error_response
+from deeplake_mcp.asgi_security import BearerAuth, BodyLimit, BodyTooLarge, HostCheck
+from deeplake_mcp.deeplake import READ_ONLY_HEADER
+from deeplake_mcp.guard import StatementClass, classify
+
+from ._backend import LocalBackend
+from ._catalog import USER_EMAIL, USER_ID, USER_NAME, Catalog
+from ._errors import InvalidRequest, LocalAPIError, Unavailable, error_response
+from ._executor import DEFAULT_TIMEOUT_MS
 from ._tensordb import tql_query
+
+__all__ = ["Exposure", "create_app"]
 
 _MAX_UPLOAD_FIELDS = 10
 _PUBLIC_PATHS = frozenset({"/health", "/ready"})
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-def create_app(backend: LocalBackend, *, token: str | None = None) -> Starlette:
-    """Build the API over `backend`; with `token`, every route but /health and /ready needs it."""
+@dataclass(frozen=True)
+class Exposure:
+    """How the API is served over HTTP: the bearer tokens it takes, the Host names it answers, the body cap."""
+
+    tokens: Sequence[str] = ()
+    allowed_hosts: Sequence[str] = ()
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+def create_app(backend: LocalBackend, *, exposure: Exposure | None = None) -> Starlette:
+    """Build the API over `backend`; called in-process (deeplake-mcp's own client) when ``exposure`` is None."""
     app = Starlette(
         routes=[
             Route("/health", health),
@@ -69,9 +93,10 @@ def create_app(backend: LocalBackend, *, token: str | None = None) -> Starlette:
             Route("/workspaces/{workspace}/tables/{table}", drop_table, methods=["DELETE"]),
             Route("/api/query/v1", tql_query, methods=["POST"]),
         ],
-        middleware=[Middleware(BearerAuth, token=token)] if token else [],
+        middleware=_middleware(exposure) if exposure is not None else [],
         exception_handlers={
             LocalAPIError: _api_error,
+            BodyTooLarge: _too_large,
             HTTPException: _http_error,
             Exception: _unexpected_error,
         },
@@ -94,7 +119,7 @@ async def ready(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    organizations = await _backend(request).list_organizations()
+    organizations = await _catalog(request).list_organizations()
     return JSONResponse(
         {
             "id": USER_ID,
@@ -112,11 +137,11 @@ async def me(request: Request) -> Response:
 
 
 async def list_organizations(request: Request) -> Response:
-    return JSONResponse(await _backend(request).list_organizations())
+    return JSONResponse(await _catalog(request).list_organizations())
 
 
 async def get_organization(request: Request) -> Response:
-    organization = await _backend(request).get_organization(request.path_params["org_id"])
+    organization = await _catalog(request).get_organization(request.path_params["org_id"])
     return JSONResponse({"organization": organization})
 
 
@@ -124,23 +149,23 @@ async def create_organization(request: Request) -> Response:
     body = await _json_object(request)
     org_id = _required_string(body, "id", "organization ID is required")
     name = _required_string(body, "name", "name is required")
-    return JSONResponse(await _backend(request).create_organization(org_id, name), status_code=201)
+    return JSONResponse(await _catalog(request).create_organization(org_id, name), status_code=201)
 
 
 async def update_organization(request: Request) -> Response:
     body = await _json_object(request)
     name = _required_string(body, "name", "name must be a non-empty string") if "name" in body else None
-    organization = await _backend(request).update_organization(request.path_params["org_id"], name)
+    organization = await _catalog(request).update_organization(request.path_params["org_id"], name)
     return JSONResponse(organization)
 
 
 async def delete_organization(request: Request) -> Response:
-    await _backend(request).delete_organization(request.path_params["org_id"])
+    await _catalog(request).delete_organization(request.path_params["org_id"])
     return Response(status_code=204)
 
 
 async def list_members(request: Request) -> Response:
-    members = await _backend(request).list_members(request.path_params["org_id"])
+    members = await _catalog(request).list_members(request.path_params["org_id"])
     return JSONResponse({"members": members})
 
 
@@ -148,7 +173,7 @@ async def invite_member(request: Request) -> Response:
     body = await _json_object(request)
     email = _required_string(body, "email", "email is required")
     role = _required_string(body, "role", "role is required ('admin' or 'member')")
-    member = await _backend(request).invite_member(request.path_params["org_id"], email, role)
+    member = await _catalog(request).invite_member(request.path_params["org_id"], email, role)
     return JSONResponse(member, status_code=201)
 
 
@@ -156,11 +181,11 @@ async def update_member(request: Request) -> Response:
     body = await _json_object(request)
     role = _required_string(body, "role", "role is required ('admin' or 'member')")
     params = request.path_params
-    return JSONResponse(await _backend(request).update_member_role(params["org_id"], params["user_id"], role))
+    return JSONResponse(await _catalog(request).update_member_role(params["org_id"], params["user_id"], role))
 
 
 async def remove_member(request: Request) -> Response:
-    await _backend(request).remove_member(request.path_params["org_id"], request.path_params["user_id"])
+    await _catalog(request).remove_member(request.path_params["org_id"], request.path_params["user_id"])
     return Response(status_code=204)
 
 
@@ -168,11 +193,11 @@ async def remove_member(request: Request) -> Response:
 
 
 async def list_workspaces(request: Request) -> Response:
-    return JSONResponse({"data": await _backend(request).list_workspaces()})
+    return JSONResponse({"data": await _catalog(request).list_workspaces()})
 
 
 async def get_workspace(request: Request) -> Response:
-    return JSONResponse(await _backend(request).get_workspace(request.path_params["workspace"]))
+    return JSONResponse(await _catalog(request).get_workspace(request.path_params["workspace"]))
 
 
 async def create_workspace(request: Request) -> Response:
@@ -183,18 +208,18 @@ async def create_workspace(request: Request) -> Response:
     name = body.get("name") or workspace_id
     if not isinstance(name, str):
         raise InvalidRequest("name must be a string")
-    workspace = await _backend(request).create_workspace(workspace_id, name)
+    workspace = await _catalog(request).create_workspace(workspace_id, name)
     return JSONResponse(workspace, status_code=201)
 
 
 async def update_workspace(request: Request) -> Response:
     body = await _json_object(request)
     name = _required_string(body, "name", "name is required and must be a non-empty string")
-    return JSONResponse(await _backend(request).update_workspace(request.path_params["workspace"], name))
+    return JSONResponse(await _catalog(request).update_workspace(request.path_params["workspace"], name))
 
 
 async def delete_workspace(request: Request) -> Response:
-    await _backend(request).delete_workspace(request.path_params["workspace"])
+    await _catalog(request).delete_workspace(request.path_params["workspace"])
     return Response(status_code=204)
 
 
@@ -202,7 +227,7 @@ async def delete_workspace(request: Request) -> Response:
 
 
 async def list_tables(request: Request) -> Response:
-    return JSONResponse({"tables": await _backend(request).list_tables(request.path_params["workspace"])})
+    return JSONResponse({"tables": await _backend(request).tables.list(request.path_params["workspace"])})
 
 
 async def create_table(request: Request) -> Response:
@@ -211,24 +236,24 @@ async def create_table(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
         table, filename, data = await _upload_form(request)
-        detail = await _backend(request).upload_table(workspace, table, filename, data)
+        detail = await _backend(request).tables.upload(workspace, table, filename, data)
         return JSONResponse(detail, status_code=201)
     body = await _json_object(request)
     table = _required_string(body, "table_name", "table_name is required")
     schema = body.get("table_schema") or {}
     if not isinstance(schema, dict) or not all(isinstance(value, str) for value in schema.values()):
         raise InvalidRequest("table_schema must be an object of column name to SQL type")
-    detail = await _backend(request).create_table(workspace, table, list(schema.items()))
+    detail = await _backend(request).tables.create(workspace, table, list(schema.items()))
     return JSONResponse(detail, status_code=201)
 
 
 async def get_table(request: Request) -> Response:
     workspace, table = request.path_params["workspace"], request.path_params["table"]
-    return JSONResponse(await _backend(request).describe_table(workspace, table))
+    return JSONResponse(await _backend(request).tables.describe(workspace, table))
 
 
 async def drop_table(request: Request) -> Response:
-    await _backend(request).drop_table(request.path_params["workspace"], request.path_params["table"])
+    await _backend(request).tables.drop(request.path_params["workspace"], request.path_params["table"])
     return Response(status_code=204)
 
 
@@ -242,8 +267,9 @@ async def query(request: Request) -> Response:
         params = []
     elif not isinstance(params, list):
         raise InvalidRequest("params must be an array")
+    text = _query_text(body)
     result = await _backend(request).query(
-        request.path_params["workspace"], _query_text(body), params, _timeout_ms(body)
+        request.path_params["workspace"], text, params, _timeout_ms(body), read_only=_reads_only(request, text)
     )
     return JSONResponse(result)
 
@@ -253,8 +279,9 @@ async def query_batch(request: Request) -> Response:
     params_batch = body.get("params_batch")
     if not isinstance(params_batch, list) or not all(isinstance(params, list) for params in params_batch):
         raise InvalidRequest("params_batch is required and must be an array of arrays")
+    text = _query_text(body)
     row_count = await _backend(request).query_batch(
-        request.path_params["workspace"], _query_text(body), params_batch, _timeout_ms(body)
+        request.path_params["workspace"], text, params_batch, _timeout_ms(body), read_only=_reads_only(request, text)
     )
     return JSONResponse({"columns": [], "rows": [], "row_count": row_count})
 
@@ -265,6 +292,15 @@ async def query_batch(request: Request) -> Response:
 def _backend(request: Request) -> LocalBackend:
     backend: LocalBackend = request.app.state.backend
     return backend
+
+
+def _catalog(request: Request) -> Catalog:
+    return _backend(request).catalog
+
+
+def _reads_only(request: Request, sql: str) -> bool:
+    """Whether the statement runs READ ONLY: the caller says it reads, or the SQL guard classes it a read."""
+    return request.headers.get(READ_ONLY_HEADER, "").lower() == "true" or classify(sql).cls is StatementClass.READ
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -329,30 +365,28 @@ def _timeout_ms(body: dict[str, Any]) -> int:
     return value
 
 
-# Auth and errors
+# Exposure and errors
 
 
-class BearerAuth:
-    """Pure ASGI middleware: `Authorization: Bearer <token>` on every route but /health and /ready."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self._token = token.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _PUBLIC_PATHS or self._authorized(scope):
-            await self.app(scope, receive, send)
-            return
-        await Unauthorized("missing or invalid bearer token").response()(scope, receive, send)
-
-    def _authorized(self, scope: Scope) -> bool:
-        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self._token)
+def _middleware(exposure: Exposure) -> list[Middleware]:
+    """Outermost first: Host/Origin, then the body cap, then (with tokens) bearer auth."""
+    stack = [
+        Middleware(HostCheck, allowed_hosts=exposure.allowed_hosts, reject=error_response),
+        Middleware(BodyLimit, max_bytes=exposure.max_body_bytes, reject=error_response),
+    ]
+    if exposure.tokens:
+        stack.append(Middleware(BearerAuth, tokens=exposure.tokens, reject=error_response, public_paths=_PUBLIC_PATHS))
+    return stack
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LocalAPIError)
     return exc.response()
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    return error_response(413, "PAYLOAD_TOO_LARGE", str(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

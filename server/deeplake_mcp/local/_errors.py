@@ -3,7 +3,6 @@
 LocalAPIError               500 INTERNAL_ERROR
 ├── InvalidRequest          400 INVALID_REQUEST  malformed body or parameters
 ├── QueryError              400 QUERY_ERROR      PostgreSQL rejected the SQL (its message)
-├── Unauthorized            401 UNAUTHORIZED
 ├── NotFound                404 NOT_FOUND
 ├── Conflict                409 CONFLICT
 ├── NotImplementedHere      501 NOT_IMPLEMENTED  an optional part is not installed
@@ -39,11 +38,6 @@ class InvalidRequest(LocalAPIError):
 class QueryError(LocalAPIError):
     status_code = 400
     code = "QUERY_ERROR"
-
-
-class Unauthorized(LocalAPIError):
-    status_code = 401
-    code = "UNAUTHORIZED"
 
 
 class NotFound(LocalAPIError):

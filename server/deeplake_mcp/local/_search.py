@@ -26,22 +26,17 @@ float4[]; for text, BM25 over a one-document corpus; for hybrid records, an expl
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
 
-from pglast import ast, parse_sql
-from pglast.enums import A_Expr_Kind, BoolExprType, SetOperation, SortByDir, SortByNulls
-from pglast.parser import ParseError
-from pglast.stream import RawStream
+from pglast import ast
+from pglast.enums import SetOperation, SortByDir, SortByNulls
 
+from ._tree import and_, cte, expr, is_similarity, last_name, own_nodes, quote, render, replace, selects, type_name
 from ._values import JSON
 
-__all__ = ["rewrite_search"]
+__all__ = ["ranked_operator", "rewrite_search"]
 
-_OPERATOR = re.compile(r"<#>")
-_VECTOR_OPERAND = re.compile(r"\s*ARRAY\s*\[", re.IGNORECASE)
 _TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "char", "character varying", "name", "citext"})
 _HYBRID_RECORD = "deeplake_hybrid_record"
 _HYBRID_WEIGHTED = "deeplake_hybrid_record_weighted"
@@ -79,29 +74,12 @@ SELECT coalesce(jsonb_object_agg(__dl_x.rid, __dl_x.score), '{{}}'::jsonb) AS sc
 """
 
 
-def parse_one(sql: str) -> ast.Node | None:
-    """The single statement in ``sql`` as a pglast node, or None (parse error, several or none)."""
-    try:
-        statements = parse_sql(sql)
-    except ParseError:
-        return None
-    if len(statements) != 1 or statements[0].stmt is None:
-        return None
-    root = statements[0].stmt
-    return root if isinstance(root, ast.Node) else None
-
-
-def rewrite_search(sql: str, params: Sequence[JSON] = ()) -> str | None:
-    """`sql` with its text and hybrid `<#>` rewritten as above, or None when nothing changes."""
-    if "<#>" not in sql or all(_VECTOR_OPERAND.match(sql, m.end()) for m in _OPERATOR.finditer(sql)):
-        return None  # none, or only `<#> ARRAY[…]` (cosine): skip parsing long vector literals
-    root = parse_one(sql)
-    if root is None:
-        return None
+def rewrite_search(root: ast.Node, params: Sequence[JSON] = ()) -> bool:
+    """Rewrite the text and hybrid `<#>` of every SELECT in ``root`` as above; whether anything changed."""
     rewriter = _Rewriter(params)
-    for select in list(_selects(root)):
+    for select in list(selects(root)):
         rewriter.rewrite(select)
-    return RawStream()(root) if rewriter.changed else None
+    return rewriter.changed
 
 
 @dataclass(frozen=True)
@@ -123,7 +101,7 @@ class _Rewriter:
     def rewrite(self, select: ast.SelectStmt) -> None:
         if select.op != SetOperation.SETOP_NONE or select.valuesLists:
             return
-        operators = [node for node in _own_nodes(select) if _is_similarity(node)]
+        operators = [node for node in own_nodes(select) if is_similarity(node)]
         kinds = {id(node): self._kind(node) for node in operators}
         if not any(kinds.values()):
             return
@@ -131,9 +109,9 @@ class _Rewriter:
         if len(from_clause) != 1 or not isinstance(from_clause[0], ast.RangeVar):
             return
         relation = from_clause[0]
-        source = _sql(relation)
-        ref = _quote((relation.alias.aliasname if relation.alias else relation.relname) or "")
-        ranked = _ranked_operator(select)
+        source = render(relation)
+        ref = quote((relation.alias.aliasname if relation.alias else relation.relname) or "")
+        ranked = ranked_operator(select)
         corpora: dict[tuple[str, str], str] = {}
         ctes: list[ast.CommonTableExpr] = []
         filters: list[str] = []
@@ -143,20 +121,20 @@ class _Rewriter:
             if key not in corpora:
                 name = f"__dl_bm25_{next(self._names)}"
                 corpora[key] = name
-                ctes.append(_cte(name, _CORPUS_CTE.format(source=source, doc=doc, query=query)))
+                ctes.append(cte(name, _CORPUS_CTE.format(source=source, doc=doc, query=query)))
             return corpora[key]
 
         # Text first: the hybrid lists copy the WHERE clause, which may use a text score.
         replacements: dict[int, ast.Node] = {}
         for node in operators:
             if kinds[id(node)] == "text":
-                doc, query = _sql(node.lexpr), _sql(node.rexpr)
+                doc, query = render(node.lexpr), render(node.rexpr)
                 name = corpus(doc, query)
-                replacements[id(node)] = _expr(f"deeplake_compat.bm25_score(({doc}), (SELECT corpus FROM {name}))")
+                replacements[id(node)] = expr(f"deeplake_compat.bm25_score(({doc}), (SELECT corpus FROM {name}))")
                 if node is ranked:
                     filters.append(f"deeplake_compat.bm25_matches(({doc}), (SELECT corpus FROM {name}))")
-        _replace(select, replacements)
-        where = _sql(select.whereClause) if select.whereClause is not None else "TRUE"
+        replace(select, replacements)
+        where = render(select.whereClause) if select.whereClause is not None else "TRUE"
         limit = _limit(select)
         replacements = {}
         for node in operators:
@@ -164,11 +142,11 @@ class _Rewriter:
                 continue
             hybrid = _hybrid_parts(node)
             assert hybrid is not None
-            text = _sql(hybrid.text)
+            text = render(hybrid.text)
             name = f"__dl_hybrid_{next(self._names)}"
             cosine = (
-                f"deeplake_compat.deeplake_cosine_similarity(({_sql(hybrid.embedding)}), "
-                f"({_sql(hybrid.vector)})::float4[])"
+                f"deeplake_compat.deeplake_cosine_similarity(({render(hybrid.embedding)}), "
+                f"({render(hybrid.vector)})::float4[])"
             )
             body = _HYBRID_CTE.format(
                 source=source,
@@ -177,27 +155,22 @@ class _Rewriter:
                 limit=limit,
                 cosine=cosine,
                 text=text,
-                corpus=corpus(text, _sql(hybrid.query)),
-                vector_weight=_sql(hybrid.vector_weight) if hybrid.vector_weight else "0.5",
-                text_weight=_sql(hybrid.text_weight) if hybrid.text_weight else "0.5",
+                corpus=corpus(text, render(hybrid.query)),
+                vector_weight=render(hybrid.vector_weight) if hybrid.vector_weight else "0.5",
+                text_weight=render(hybrid.text_weight) if hybrid.text_weight else "0.5",
             )
-            ctes.append(_cte(name, body))
-            replacements[id(node)] = _expr(f"deeplake_compat.hybrid_score((SELECT scores FROM {name}), {ref}.ctid)")
+            ctes.append(cte(name, body))
+            replacements[id(node)] = expr(f"deeplake_compat.hybrid_score((SELECT scores FROM {name}), {ref}.ctid)")
             if node is ranked:
                 filters.append(f"(SELECT scores FROM {name}) ? ({ref}.ctid)::text")
-        _replace(select, replacements)
+        replace(select, replacements)
 
         if ranked is not None and kinds.get(id(ranked)):
             first = (select.sortClause or ())[0]
             first.sortby_dir = SortByDir.SORTBY_DESC
             first.sortby_nulls = SortByNulls.SORTBY_NULLS_LAST
         for condition in filters:
-            extra = _expr(condition)
-            select.whereClause = (
-                extra
-                if select.whereClause is None
-                else ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(select.whereClause, extra))
-            )
+            select.whereClause = and_(select.whereClause, expr(condition))
         if select.withClause is None:
             select.withClause = ast.WithClause(ctes=tuple(ctes), recursive=False)
         else:
@@ -215,19 +188,11 @@ class _Rewriter:
 # Recognising the operands
 
 
-def _is_similarity(node: object) -> TypeGuard[ast.A_Expr]:
-    if not isinstance(node, ast.A_Expr) or node.kind != A_Expr_Kind.AEXPR_OP:
-        return False
-    names = node.name or ()
-    return bool(names) and isinstance(names[-1], ast.String) and names[-1].sval == "<#>"
-
-
 def _is_text(node: object, params: Sequence[JSON]) -> bool:
     if isinstance(node, ast.A_Const):
         return isinstance(node.val, ast.String) and not str(node.val.sval).lstrip().startswith("{")
     if isinstance(node, ast.TypeCast) and node.typeName is not None:
-        type_name = node.typeName
-        return not type_name.arrayBounds and _type_name(type_name) in _TEXT_TYPES
+        return not node.typeName.arrayBounds and type_name(node.typeName) in _TEXT_TYPES
     if isinstance(node, ast.ParamRef):
         index = (node.number or 0) - 1
         if 0 <= index < len(params):
@@ -240,19 +205,19 @@ def _hybrid_parts(node: ast.A_Expr) -> _Hybrid | None:
     """The parts of `(emb, txt)[::deeplake_hybrid_record] <#> <hybrid record>`, if it is one."""
     left = node.lexpr
     if isinstance(left, ast.TypeCast) and left.typeName is not None:
-        if _type_name(left.typeName) != _HYBRID_RECORD:
+        if type_name(left.typeName) != _HYBRID_RECORD:
             return None
         left = left.arg
     if not isinstance(left, ast.RowExpr) or len(left.args or ()) != 2:
         return None
     right = node.rexpr
     args: tuple[ast.Node, ...] = ()
-    if isinstance(right, ast.FuncCall) and _name(right.funcname) in _HYBRID_NAMES:
+    if isinstance(right, ast.FuncCall) and last_name(right.funcname) in _HYBRID_NAMES:
         args = tuple(right.args or ())
     elif (
         isinstance(right, ast.TypeCast)
         and right.typeName is not None
-        and _type_name(right.typeName) in _HYBRID_NAMES
+        and type_name(right.typeName) in _HYBRID_NAMES
         and isinstance(right.arg, ast.RowExpr)
     ):
         args = tuple(right.arg.args or ())
@@ -263,7 +228,7 @@ def _hybrid_parts(node: ast.A_Expr) -> _Hybrid | None:
     return _Hybrid(embedding, text, args[0], args[1], weights[0], weights[1])
 
 
-def _ranked_operator(select: ast.SelectStmt) -> ast.A_Expr | None:
+def ranked_operator(select: ast.SelectStmt) -> ast.A_Expr | None:
     """The `<#>` the first ORDER BY key sorts by: the expression itself, its alias or its position."""
     sort = select.sortClause or ()
     if not sort or not isinstance(sort[0], ast.SortBy):
@@ -277,104 +242,10 @@ def _ranked_operator(select: ast.SelectStmt) -> ast.A_Expr | None:
     elif isinstance(key, ast.A_Const) and isinstance(key.val, ast.Integer):
         position = key.val.ival or 0
         key = targets[position - 1].val if 0 < position <= len(targets) else key
-    return key if isinstance(key, ast.A_Expr) and _is_similarity(key) else None
-
-
-# Walking and editing the tree
-
-
-def _children(node: ast.Node) -> Iterator[ast.Node]:
-    for attr in _slots(node):
-        value = getattr(node, attr)
-        if isinstance(value, ast.Node):
-            yield value
-        elif isinstance(value, tuple | list):
-            yield from (item for item in value if isinstance(item, ast.Node))
-
-
-def _selects(node: ast.Node) -> Iterator[ast.SelectStmt]:
-    """Every SELECT in the tree, innermost first."""
-    for child in _children(node):
-        yield from _selects(child)
-    if isinstance(node, ast.SelectStmt):
-        yield node
-
-
-_OWN_CLAUSES = ("targetList", "whereClause", "havingClause", "sortClause", "groupClause", "distinctClause")
-
-
-def _own_nodes(select: ast.SelectStmt) -> Iterator[ast.Node]:
-    """The nodes of the SELECT's own expressions, not those of nested SELECTs."""
-
-    def walk(node: ast.Node) -> Iterator[ast.Node]:
-        if isinstance(node, ast.SelectStmt):
-            return
-        yield node
-        for child in _children(node):
-            yield from walk(child)
-
-    for clause in _OWN_CLAUSES:
-        value = getattr(select, clause)
-        for item in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(item, ast.Node):
-                yield from walk(item)
-
-
-def _replace(select: ast.SelectStmt, replacements: dict[int, ast.Node]) -> None:
-    """Swap nodes (by identity) in the SELECT's own expressions."""
-    if not replacements:
-        return
-
-    def swap(value: object) -> object:
-        if isinstance(value, ast.Node):
-            if id(value) in replacements:
-                return replacements[id(value)]
-            if not isinstance(value, ast.SelectStmt):
-                _edit(value, swap)
-            return value
-        if isinstance(value, tuple | list):
-            return tuple(swap(item) for item in value)
-        return value
-
-    for clause in _OWN_CLAUSES:
-        value = getattr(select, clause)
-        if value is not None:
-            setattr(select, clause, swap(value))
-
-
-def _edit(node: ast.Node, swap: Callable[[object], object]) -> None:
-    for attr in _slots(node):
-        value = getattr(node, attr)
-        if isinstance(value, ast.Node | tuple | list):
-            setattr(node, attr, swap(value))
-
-
-def _slots(node: ast.Node) -> tuple[str, ...]:
-    return tuple(getattr(type(node), "__slots__", ()))
+    return key if isinstance(key, ast.A_Expr) and is_similarity(key) else None
 
 
 # SQL snippets
-
-
-def _sql(node: object) -> str:
-    assert isinstance(node, ast.Node)
-    return str(RawStream()(node))
-
-
-def _expr(text: str) -> ast.Node:
-    stmt = parse_sql(f"SELECT {text}")[0].stmt
-    assert isinstance(stmt, ast.SelectStmt) and stmt.targetList
-    value = stmt.targetList[0].val
-    assert isinstance(value, ast.Node)
-    return value
-
-
-def _cte(name: str, body: str) -> ast.CommonTableExpr:
-    stmt = parse_sql(f"WITH {name} AS ({body}) SELECT 1")[0].stmt
-    assert isinstance(stmt, ast.SelectStmt) and stmt.withClause is not None and stmt.withClause.ctes
-    cte = stmt.withClause.ctes[0]
-    assert isinstance(cte, ast.CommonTableExpr)
-    return cte
 
 
 def _limit(select: ast.SelectStmt) -> str:
@@ -382,18 +253,5 @@ def _limit(select: ast.SelectStmt) -> str:
     if count is None or (isinstance(count, ast.A_Const) and count.isnull):
         return ""
     if select.limitOffset is None:
-        return f"LIMIT ({_sql(count)})"
-    return f"LIMIT ({_sql(count)}) + coalesce(({_sql(select.limitOffset)}), 0)"
-
-
-def _type_name(type_name: ast.TypeName) -> str:
-    return _name(type_name.names)
-
-
-def _name(names: Sequence[ast.Node] | None) -> str:
-    last = (names or ())[-1] if names else None
-    return str(last.sval).lower() if isinstance(last, ast.String) else ""
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+        return f"LIMIT ({render(count)})"
+    return f"LIMIT ({render(count)}) + coalesce(({render(select.limitOffset)}), 0)"

@@ -1,30 +1,28 @@
-"""Deep Lake SQL that PostgreSQL cannot run as written, found with pglast.
+"""Compile passes for Deep Lake SQL that PostgreSQL cannot run as written (pure, over pglast trees).
 
 * `CREATE INDEX … USING deeplake_index … [WITH (index_type = …, dimension = N)]`: the local API
   runs a stand-in (the same statement without `WITH`, plus `WHERE false`, so the index lists in
-  `pg_indexes` but stores nothing) and records the options in its bookkeeping table (`translate`).
+  `pg_indexes` but stores nothing) and records the options in its bookkeeping (`deeplake_index`).
 * `EMBEDDING(n)` column types: the `embedding` domain takes no type modifier, so it is dropped
-  (`rewrite_types`); `column_definition` checks a `table_schema` entry of `POST /tables` the same way.
+  (`drop_embedding_typmods`); `column_definition` checks a `table_schema` entry of `POST /tables`
+  the same way.
+* an unqualified `pg_indexes` means Deep Lake's view of it (`point_pg_indexes`): pg_catalog comes
+  first on the query role's search_path, so it would otherwise find the catalog's own.
 * text and hybrid `<#>`: see _search.py.
-
-Everything else, including SQL that pglast cannot parse, goes to PostgreSQL unchanged, one
-statement per request (COPY through the client connection is refused: HTTP carries no COPY data).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from pglast import ast, parse_sql
 from pglast.enums import SortByDir
-from pglast.parser import ParseError, split
+from pglast.parser import ParseError
 from pglast.stream import RawStream
 
 from ._errors import InvalidRequest, QueryError
-from ._search import parse_one
+from ._tree import quote, walk
 
 INDEX_TYPES = frozenset(
     {
@@ -42,7 +40,6 @@ INDEX_TYPES = frozenset(
     }
 )
 _HYBRID_RECORD = "deeplake_hybrid_record"
-_EMBEDDING_TYPMOD = re.compile(r"\bembedding\s*\(", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,38 +54,17 @@ class DeeplakeIndex:
     dimension: int | None
 
 
-def translate(sql: str) -> DeeplakeIndex | None:
-    """Check that `sql` is one statement the API can run and return its deeplake_index form, if any.
-
-    QueryError for several statements and for COPY over the client connection (FROM STDIN, TO STDOUT).
-    """
-    try:
-        statements = split(sql)
-    except ParseError:
+def deeplake_index(stmt: ast.Node) -> DeeplakeIndex | None:
+    """The deeplake_index form of a `CREATE INDEX … USING deeplake_index` statement (made a stand-in), or None."""
+    if not isinstance(stmt, ast.IndexStmt) or (stmt.accessMethod or "").lower() != "deeplake_index":
         return None
-    if len(statements) > 1:
-        raise QueryError("only one SQL statement per query is allowed; send statements one at a time")
-    if not statements:
-        return None
-    lowered = statements[0].lower()
-    if not lowered.startswith("copy") and "deeplake_index" not in lowered:
-        return None
-    stmt = parse_sql(statements[0])[0].stmt
-    if isinstance(stmt, ast.CopyStmt) and stmt.filename is None:
-        raise QueryError("COPY FROM STDIN and COPY TO STDOUT are not supported; use INSERT or SELECT")
-    if isinstance(stmt, ast.IndexStmt) and (stmt.accessMethod or "").lower() == "deeplake_index":
-        return _deeplake_index(stmt)
-    return None
-
-
-def _deeplake_index(stmt: ast.IndexStmt) -> DeeplakeIndex:
     index_type, dimension = _options(stmt.options or ())
     elems: tuple[ast.IndexElem, ...] = stmt.indexParams or ()
     relation = stmt.relation
     assert elems and relation is not None, "the grammar requires a table and a column"
     order: Literal["ASC", "DESC"] = "ASC" if elems[0].ordering == SortByDir.SORTBY_ASC else "DESC"
     columns = tuple(name for elem in elems for name in _columns(elem))
-    table = ".".join(_quote(part) for part in (relation.schemaname, relation.relname) if part)
+    table = ".".join(quote(part) for part in (relation.schemaname, relation.relname) if part)
     stmt.options = None
     stmt.whereClause = ast.A_Const(val=ast.Boolean(False))
     return DeeplakeIndex(RawStream()(stmt), table, columns, order, index_type, dimension)
@@ -135,10 +111,6 @@ def _columns(elem: ast.IndexElem) -> tuple[str, ...]:
     return (RawStream()(expr),)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def column_definition(name: str, column_type: str) -> str:
     """The SQL of one column, `"name" <type> [constraints]`, from a `table_schema` entry of POST /tables.
 
@@ -160,15 +132,22 @@ def column_definition(name: str, column_type: str) -> str:
     return str(RawStream()(column))
 
 
-def rewrite_types(sql: str) -> str | None:
-    """`sql` with `EMBEDDING(n)` column types made plain `EMBEDDING`, or None when there are none."""
-    if not _EMBEDDING_TYPMOD.search(sql):
-        return None
-    stmt = parse_one(sql)
-    if not isinstance(stmt, ast.CreateStmt | ast.AlterTableStmt):
-        return None
-    changed = [_drop_embedding_typmods(node) for node in _walk(stmt) if isinstance(node, ast.TypeName)]
-    return str(RawStream()(stmt)) if any(changed) else None
+def drop_embedding_typmods(root: ast.Node) -> bool:
+    """Make `EMBEDDING(n)` column types of a CREATE/ALTER TABLE plain `EMBEDDING`; whether any changed."""
+    if not isinstance(root, ast.CreateStmt | ast.AlterTableStmt):
+        return False
+    return any([_drop_embedding_typmods(node) for node in walk(root) if isinstance(node, ast.TypeName)])
+
+
+def point_pg_indexes(root: ast.Node) -> bool:
+    """Point every unqualified `pg_indexes` (that is not a CTE's name) at Deep Lake's view; whether any was."""
+    nodes = list(walk(root))
+    if any(isinstance(node, ast.CommonTableExpr) and node.ctename == "pg_indexes" for node in nodes):
+        return False
+    found = [n for n in nodes if isinstance(n, ast.RangeVar) and n.schemaname is None and n.relname == "pg_indexes"]
+    for relation in found:
+        relation.schemaname = "deeplake_compat"
+    return bool(found)
 
 
 def _drop_embedding_typmods(node: ast.Node) -> bool:
@@ -180,12 +159,3 @@ def _drop_embedding_typmods(node: ast.Node) -> bool:
         return False
     type_name.typmods = None
     return True
-
-
-def _walk(node: ast.Node) -> Iterator[ast.Node]:
-    yield node
-    for attr in getattr(type(node), "__slots__", ()):
-        value = getattr(node, attr)
-        for item in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(item, ast.Node):
-                yield from _walk(item)

@@ -23,8 +23,9 @@ from starlette.responses import JSONResponse, Response
 
 from deeplake_mcp.guard import StatementClass, check_tql, hub_sources
 
-from ._backend import DEFAULT_TIMEOUT_MS, LocalBackend
+from ._backend import LocalBackend
 from ._errors import InvalidRequest, LocalAPIError, NotFound, NotImplementedHere, QueryError
+from ._executor import DEFAULT_TIMEOUT_MS
 from ._values import JSON, to_json
 
 __all__ = ["INSTALL_HINT", "TENSORDB_DIR", "dataset_path", "tql_query"]

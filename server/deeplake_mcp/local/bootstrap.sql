@@ -1,8 +1,13 @@
--- Compatibility objects that let embedded PostgreSQL accept Deep Lake SQL unchanged.
--- Idempotent: runs at every start, in one transaction, under an advisory lock.
+-- What lets PostgreSQL accept Deep Lake SQL unchanged (schema deeplake_compat), the local API's
+-- bookkeeping (schema deeplake_internal), and the privileges of the role agents' SQL runs as
+-- (current_setting('deeplake.query_role'), set by the caller).
+-- Runs as a superuser at every start, in one transaction, under an advisory lock; idempotent.
+-- The query role may use deeplake_compat and owns the workspace schemas; it has no rights in
+-- deeplake_internal, and no function it can call runs SQL text it is given.
 SELECT pg_advisory_xact_lock(hashtext('deeplake_compat.bootstrap'));
 
 CREATE SCHEMA IF NOT EXISTS deeplake_compat;
+CREATE SCHEMA IF NOT EXISTS deeplake_internal;
 CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA deeplake_compat;
 
 -- `CREATE TABLE … USING deeplake` makes heap tables; `USING deeplake_index` makes btree-backed
@@ -213,36 +218,45 @@ BEGIN
     END LOOP;
 END $$;
 
--- Row counts for table listings.
-CREATE OR REPLACE FUNCTION deeplake_compat.exact_row_count(rel regclass)
-    RETURNS bigint LANGUAGE plpgsql STABLE
-    AS $$
+-- Bookkeeping (deeplake_internal). Earlier versions kept these tables in deeplake_compat: move them.
+DO $$
 DECLARE
-    n bigint;
+    t text;
 BEGIN
-    EXECUTE format('SELECT count(*) FROM %s', rel) INTO n;
-    RETURN n;
+    FOREACH t IN ARRAY ARRAY['workspaces', 'organizations', 'members', 'indexes', 'ann_indexes'] LOOP
+        IF to_regclass('deeplake_compat.' || t) IS NOT NULL AND to_regclass('deeplake_internal.' || t) IS NULL THEN
+            EXECUTE format('ALTER TABLE deeplake_compat.%I SET SCHEMA deeplake_internal', t);
+        END IF;
+    END LOOP;
 END $$;
+DROP EVENT TRIGGER IF EXISTS deeplake_compat_forget_dropped_objects;
+DROP FUNCTION IF EXISTS deeplake_compat.forget_dropped_objects();
+DROP FUNCTION IF EXISTS deeplake_compat.exact_row_count(regclass);
+DROP FUNCTION IF EXISTS deeplake_compat.ann_estimate(text, text);
+DROP FUNCTION IF EXISTS deeplake_compat.ann_lookup(text, text);
+DROP FUNCTION IF EXISTS deeplake_compat.ann_build(oid);
+DROP FUNCTION IF EXISTS deeplake_compat.ann_register(oid);
+DROP FUNCTION IF EXISTS deeplake_compat.ann_vector_type(integer);
 
--- Workspaces are schemas; this table holds their display names and creation times.
-CREATE TABLE IF NOT EXISTS deeplake_compat.workspaces (
+-- Workspaces are schemas (owned by the query role); this table holds their display names and creation times.
+CREATE TABLE IF NOT EXISTS deeplake_internal.workspaces (
     id text PRIMARY KEY,
     name text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE SCHEMA IF NOT EXISTS "default";
-INSERT INTO deeplake_compat.workspaces (id, name) VALUES ('default', 'default') ON CONFLICT (id) DO NOTHING;
+INSERT INTO deeplake_internal.workspaces (id, name) VALUES ('default', 'default') ON CONFLICT (id) DO NOTHING;
 
 -- Organizations and their members: bookkeeping only (workspaces do not belong to one). The built-in
 -- organization `local`, with the local user as its admin, is (re)created at every start.
-CREATE TABLE IF NOT EXISTS deeplake_compat.organizations (
+CREATE TABLE IF NOT EXISTS deeplake_internal.organizations (
     id text PRIMARY KEY,
     name text NOT NULL,
     creator text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE TABLE IF NOT EXISTS deeplake_compat.members (
-    org_id text NOT NULL REFERENCES deeplake_compat.organizations (id) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS deeplake_internal.members (
+    org_id text NOT NULL REFERENCES deeplake_internal.organizations (id) ON DELETE CASCADE,
     user_id text NOT NULL,
     name text NOT NULL,
     email text NOT NULL,
@@ -251,16 +265,16 @@ CREATE TABLE IF NOT EXISTS deeplake_compat.members (
     PRIMARY KEY (org_id, user_id),
     UNIQUE (org_id, email)
 );
-INSERT INTO deeplake_compat.organizations (id, name, creator, created_at)
+INSERT INTO deeplake_internal.organizations (id, name, creator, created_at)
     SELECT 'local', 'Local Organization', 'local-user', created_at
-    FROM deeplake_compat.workspaces WHERE id = 'default'
+    FROM deeplake_internal.workspaces WHERE id = 'default'
     ON CONFLICT (id) DO NOTHING;
-INSERT INTO deeplake_compat.members (org_id, user_id, name, email, role)
+INSERT INTO deeplake_internal.members (org_id, user_id, name, email, role)
     VALUES ('local', 'local-user', 'Local User', 'local@localhost', 'admin')
     ON CONFLICT DO NOTHING;
 
 -- Deep Lake options of each deeplake_index stand-in, keyed by the index, so renames follow.
-CREATE TABLE IF NOT EXISTS deeplake_compat.indexes (
+CREATE TABLE IF NOT EXISTS deeplake_internal.indexes (
     index_oid oid PRIMARY KEY,
     columns text[] NOT NULL,
     sort_order text NOT NULL CHECK (sort_order IN ('ASC', 'DESC')),
@@ -268,188 +282,24 @@ CREATE TABLE IF NOT EXISTS deeplake_compat.indexes (
     dimension integer CHECK (dimension > 0),
     created_at timestamptz NOT NULL DEFAULT now()
 );
--- Vector search (see _ann.py). A deeplake_index on a float4[] column gets a companion pgvector HNSW
+
+-- Vector search (see _vectors.py). A deeplake_index on a float4[] column gets a companion pgvector HNSW
 -- index (cosine distance) on the expression below: the vector when it is 1-D with the index's
 -- dimension N, else NULL (HNSW skips NULLs, and zero vectors). Up to 2000 dimensions it indexes
 -- vector(N), up to 4000 halfvec(N); beyond that there is no companion and searches stay exact.
 CREATE OR REPLACE FUNCTION deeplake_compat.ann_vector(a float4[], n integer)
     RETURNS deeplake_compat.vector LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN array_ndims(a) = 1 AND array_length(a, 1) = n THEN a::deeplake_compat.vector END;
-CREATE OR REPLACE FUNCTION deeplake_compat.ann_vector_type(n integer)
-    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN n <= 2000 THEN 'vector' WHEN n <= 4000 THEN 'halfvec' END;
 
 -- One row per vector deeplake_index stand-in. dimension is NULL until known (WITH (dimension = N),
 -- else the most common length of the column's vectors); companion_oid is the HNSW index once built;
 -- error says why it could not be built (searches then stay exact).
-CREATE TABLE IF NOT EXISTS deeplake_compat.ann_indexes (
+CREATE TABLE IF NOT EXISTS deeplake_internal.ann_indexes (
     index_oid oid PRIMARY KEY,
     dimension integer CHECK (dimension > 0),
     companion_oid oid UNIQUE,
     error text
 );
-
--- Register a new stand-in if it indexes one float4[] (or domain over it) column with a vector
--- index type; true if it did.
-CREATE OR REPLACE FUNCTION deeplake_compat.ann_register(standin oid)
-    RETURNS boolean LANGUAGE plpgsql
-    AS $$
-DECLARE
-    d record;
-BEGIN
-    SELECT x.index_type, x.dimension, i.indnatts, i.indkey[0] AS attnum,
-           (SELECT coalesce(nullif(t.typbasetype, 0), t.oid) FROM pg_type t WHERE t.oid = a.atttypid) AS base_type
-    INTO d
-    FROM deeplake_compat.indexes x
-    JOIN pg_index i ON i.indexrelid = x.index_oid
-    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-    WHERE x.index_oid = standin;
-    IF NOT FOUND OR d.indnatts <> 1 OR d.attnum = 0 OR d.base_type IS DISTINCT FROM 'real[]'::regtype
-       OR coalesce(d.index_type, 'clustered') NOT IN (
-           'clustered', 'clustered_quantized', 'quantized', 'binary_quantized', 'pooled_quantized') THEN
-        RETURN false;
-    END IF;
-    INSERT INTO deeplake_compat.ann_indexes (index_oid, dimension) VALUES (standin, d.dimension)
-        ON CONFLICT (index_oid) DO NOTHING;
-    RETURN true;
-END $$;
-
--- Build the companion of a registered stand-in; returns 'ready', 'pending' (the dimension is still
--- unknown: no 1-D vector in the column yet; or another index of the column already has a companion of
--- that dimension) or 'failed' (recorded in error, with a warning). N, when not given, is the most common
--- length among (up to) the first 1000 1-D vectors. The graph is built in memory (maintenance_work_mem
--- about twice the table, 64 MB to 2 GB), with parallel workers, or serially when shared memory is short.
-CREATE OR REPLACE FUNCTION deeplake_compat.ann_build(standin oid)
-    RETURNS text LANGUAGE plpgsql
-    AS $$
-DECLARE
-    r record;
-    n integer;
-    vtype text;
-    companion text;
-    ddl text;
-    err text;
-    retry boolean := false;
-    columns text;
-BEGIN
-    SELECT x.dimension, x.companion_oid, x.error, i.indrelid, i.indkey[0] AS attnum, a.attname,
-           c.relname AS standin_name,
-           (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace) AS schema_name
-    INTO r
-    FROM deeplake_compat.ann_indexes x
-    JOIN pg_index i ON i.indexrelid = x.index_oid
-    JOIN pg_class c ON c.oid = x.index_oid
-    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-    WHERE x.index_oid = standin
-    FOR UPDATE OF x;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF r.companion_oid IS NOT NULL THEN
-        RETURN 'ready';
-    ELSIF r.error IS NOT NULL THEN
-        RETURN 'failed';
-    END IF;
-    n := r.dimension;
-    IF n IS NULL THEN
-        EXECUTE format('SELECT array_length(v, 1) FROM (SELECT %1$I AS v FROM %2$s WHERE array_ndims(%1$I) = 1 '
-                       'LIMIT 1000) AS s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1', r.attname, r.indrelid::regclass)
-            INTO n;
-        IF n IS NULL THEN
-            RETURN 'pending';
-        END IF;
-        UPDATE deeplake_compat.ann_indexes SET dimension = n WHERE index_oid = standin;
-    END IF;
-    IF EXISTS (SELECT FROM deeplake_compat.ann_indexes x JOIN pg_index i ON i.indexrelid = x.index_oid
-               WHERE i.indrelid = r.indrelid AND i.indkey[0] = r.attnum AND x.dimension = n
-                 AND x.companion_oid IS NOT NULL) THEN
-        RETURN 'pending';
-    END IF;
-    vtype := deeplake_compat.ann_vector_type(n);
-    IF vtype IS NULL THEN
-        err := format('pgvector indexes at most 4000 dimensions, not %s', n);
-    ELSE
-        companion := format('%s_dl_hnsw_%s', left(r.standin_name, 40), standin);
-        ddl := format('CREATE INDEX %I ON %s USING hnsw (((deeplake_compat.ann_vector(%I, %s))::deeplake_compat.%s(%s)) '
-                      'deeplake_compat.%s_cosine_ops)', companion, r.indrelid::regclass, r.attname, n, vtype, n, vtype);
-        PERFORM set_config('maintenance_work_mem', greatest(65536, least(2097152,
-            2 * pg_table_size(r.indrelid) / 1024))::bigint || 'kB', true);
-        BEGIN
-            EXECUTE ddl;
-        EXCEPTION
-            WHEN insufficient_resources THEN
-                retry := true;
-            WHEN OTHERS OR query_canceled THEN
-                err := SQLERRM;
-        END;
-        IF retry THEN  -- a parallel build keeps the graph in shared memory (e.g. Docker's /dev/shm is 64 MB)
-            PERFORM set_config('max_parallel_maintenance_workers', '0', true);
-            BEGIN
-                EXECUTE ddl;
-            EXCEPTION WHEN OTHERS OR query_canceled THEN
-                err := SQLERRM;
-            END;
-        END IF;
-    END IF;
-    IF err IS NOT NULL THEN
-        UPDATE deeplake_compat.ann_indexes SET error = err WHERE index_oid = standin;
-        RAISE WARNING 'no vector index for deeplake_index "%": %; searches on it stay exact', r.standin_name, err;
-        RETURN 'failed';
-    END IF;
-    UPDATE deeplake_compat.ann_indexes SET companion_oid = to_regclass(format('%I.%I', r.schema_name, companion))
-    WHERE index_oid = standin;
-    -- Searches with a WHERE ask the planner how many rows it keeps: give it statistics at once if the
-    -- table has none yet (just loaded), leaving out the vector columns (slow to analyze, never needed).
-    IF NOT EXISTS (SELECT FROM pg_stats WHERE schemaname = r.schema_name
-                   AND tablename = (SELECT relname FROM pg_class WHERE oid = r.indrelid)) THEN
-        SELECT string_agg(quote_ident(a.attname), ', ') INTO columns
-        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-        WHERE a.attrelid = r.indrelid AND a.attnum > 0 AND NOT a.attisdropped
-          AND coalesce(nullif(t.typbasetype, 0), t.oid) <> 'real[]'::regtype;
-        IF columns IS NOT NULL THEN
-            EXECUTE format('ANALYZE %s (%s)', r.indrelid::regclass, columns);
-        END IF;
-    END IF;
-    RETURN 'ready';
-END $$;
-
--- The vector index of column `col` of table `tbl` (as written in a query) that a search would use:
--- one with a companion first, else a pending one, else a failed one.
-CREATE OR REPLACE FUNCTION deeplake_compat.ann_lookup(tbl text, col text)
-    RETURNS TABLE (index_oid oid, index_name name, dimension integer, vector_type text, status text)
-    LANGUAGE sql STABLE
-    AS $$
-    SELECT x.index_oid, c.relname, x.dimension, deeplake_compat.ann_vector_type(x.dimension),
-           CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed' ELSE 'pending' END
-    FROM deeplake_compat.ann_indexes x
-    JOIN pg_index i ON i.indexrelid = x.index_oid
-    JOIN pg_class c ON c.oid = x.index_oid
-    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-    WHERE i.indrelid = to_regclass(tbl) AND a.attname = col
-    ORDER BY x.companion_oid IS NULL, x.error IS NOT NULL, x.index_oid
-    LIMIT 1
-$$;
-
--- The planner's estimates for a search over `from_item`: its rows, and the share of them that
--- `condition` (if not NULL) keeps; fraction is NULL when the condition does not plan on its own.
-CREATE OR REPLACE FUNCTION deeplake_compat.ann_estimate(from_item text, condition text,
-                                                        OUT total float8, OUT fraction float8)
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    plan json;
-BEGIN
-    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT FROM ' || from_item INTO plan;
-    total := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
-    fraction := 1;
-    IF condition IS NOT NULL THEN
-        BEGIN
-            EXECUTE 'EXPLAIN (FORMAT JSON) SELECT FROM ' || from_item || ' WHERE ' || condition INTO plan;
-            fraction := least(1, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 / greatest(1, total));
-        EXCEPTION WHEN OTHERS THEN
-            fraction := NULL;
-        END;
-    END IF;
-END $$;
 
 CREATE OR REPLACE VIEW deeplake_compat.deeplake_indexes AS
     SELECT n.nspname AS schema_name, t.relname AS table_name, c.relname AS index_name,
@@ -460,17 +310,19 @@ CREATE OR REPLACE VIEW deeplake_compat.deeplake_indexes AS
                 WHEN a.error IS NOT NULL THEN 'failed: ' || a.error
                 ELSE 'pending' END AS ann_status,
            a.dimension AS ann_dimension
-    FROM deeplake_compat.indexes d
+    FROM deeplake_internal.indexes d
     JOIN pg_index i ON i.indexrelid = d.index_oid
     JOIN pg_class c ON c.oid = i.indexrelid
     JOIN pg_class t ON t.oid = i.indrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
-    LEFT JOIN deeplake_compat.ann_indexes a ON a.index_oid = d.index_oid
+    LEFT JOIN deeplake_internal.ann_indexes a ON a.index_oid = d.index_oid
     LEFT JOIN pg_class h ON h.oid = a.companion_oid;
 
--- Dropping an index or a workspace schema, however it happens, removes its bookkeeping row.
-CREATE OR REPLACE FUNCTION deeplake_compat.forget_dropped_objects()
-    RETURNS event_trigger LANGUAGE plpgsql
+-- Dropping an index or a workspace schema, however it happens (also by the query role), removes its
+-- bookkeeping. It runs with its owner's rights (the query role has none on these tables) and reads
+-- nothing but the event's own list of dropped objects.
+CREATE OR REPLACE FUNCTION deeplake_internal.forget_dropped_objects()
+    RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     companion oid;
@@ -478,7 +330,7 @@ BEGIN
     -- A vector stand-in takes its HNSW companion along (unless the same command dropped it, e.g. DROP TABLE);
     -- dropping only the companion leaves the stand-in with exact search.
     FOR companion IN
-        SELECT a.companion_oid FROM deeplake_compat.ann_indexes a
+        SELECT a.companion_oid FROM deeplake_internal.ann_indexes a
         WHERE a.index_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index')
           AND a.companion_oid IS NOT NULL
     LOOP
@@ -486,26 +338,26 @@ BEGIN
             EXECUTE format('DROP INDEX %s', companion::regclass);
         END IF;
     END LOOP;
-    DELETE FROM deeplake_compat.ann_indexes
+    DELETE FROM deeplake_internal.ann_indexes
     WHERE index_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
-    UPDATE deeplake_compat.ann_indexes SET companion_oid = NULL, error = 'its vector index was dropped'
+    UPDATE deeplake_internal.ann_indexes SET companion_oid = NULL, error = 'its vector index was dropped'
     WHERE companion_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
-    DELETE FROM deeplake_compat.indexes
+    DELETE FROM deeplake_internal.indexes
     WHERE index_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
-    DELETE FROM deeplake_compat.workspaces
+    DELETE FROM deeplake_internal.workspaces
     WHERE id IN (SELECT object_name FROM pg_event_trigger_dropped_objects() WHERE object_type = 'schema');
 END $$;
 DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'deeplake_compat_forget_dropped_objects') THEN
-        CREATE EVENT TRIGGER deeplake_compat_forget_dropped_objects ON sql_drop
-            EXECUTE FUNCTION deeplake_compat.forget_dropped_objects();
+    IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'deeplake_forget_dropped_objects') THEN
+        CREATE EVENT TRIGGER deeplake_forget_dropped_objects ON sql_drop
+            EXECUTE FUNCTION deeplake_internal.forget_dropped_objects();
     END IF;
 END $$;
 
 -- pg_indexes as Deep Lake shows it: a deeplake_index stand-in with its recorded options
 -- (`… USING deeplake_index (content) WITH (index_type=bm25)`) instead of the stand-in's `WHERE false`,
 -- and without the HNSW companions of vector stand-ins (pg_catalog.pg_indexes lists them).
--- Unqualified `pg_indexes` finds this view because the workspace search_path puts pg_catalog last.
+-- The local API points an unqualified `pg_indexes` in a statement at this view.
 CREATE OR REPLACE FUNCTION deeplake_compat.reloption_value(value text)
     RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN CASE WHEN quote_ident(value) = value THEN value ELSE quote_literal(value) END;
@@ -522,6 +374,67 @@ CREATE OR REPLACE VIEW deeplake_compat.pg_indexes AS
     JOIN pg_class i ON i.oid = x.indexrelid
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_tablespace t ON t.oid = i.reltablespace
-    LEFT JOIN deeplake_compat.indexes d ON d.index_oid = i.oid
+    LEFT JOIN deeplake_internal.indexes d ON d.index_oid = i.oid
     WHERE c.relkind IN ('r', 'm', 'p') AND i.relkind IN ('i', 'I')
-      AND NOT EXISTS (SELECT FROM deeplake_compat.ann_indexes a WHERE a.companion_oid = i.oid);
+      AND NOT EXISTS (SELECT FROM deeplake_internal.ann_indexes a WHERE a.companion_oid = i.oid);
+
+-- Privileges. The query role uses the compat schema and reads its two views; nothing else of ours.
+REVOKE ALL ON SCHEMA deeplake_compat, deeplake_internal FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA deeplake_compat, deeplake_internal FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA deeplake_internal FROM PUBLIC;
+DO $$
+DECLARE
+    query_role text := current_setting('deeplake.query_role');
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA deeplake_compat TO %I', query_role);
+    EXECUTE format('GRANT SELECT ON deeplake_compat.deeplake_indexes, deeplake_compat.pg_indexes TO %I', query_role);
+END $$;
+
+-- Built-in functions nobody but a superuser may call here: state changes that a READ ONLY transaction
+-- does not stop (statistics, index summaries, WAL messages, XIDs, the random seed, which outlives the
+-- session reset), SQL run from a text argument, signals to other sessions, and session-level locks.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid FROM pg_proc p
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace AND (
+            p.proname IN ('setseed', 'pg_restore_relation_stats', 'pg_restore_attribute_stats',
+                          'pg_clear_relation_stats', 'pg_clear_attribute_stats', 'brin_summarize_new_values',
+                          'brin_summarize_range', 'brin_desummarize_range', 'gin_clean_pending_list',
+                          'pg_logical_emit_message', 'txid_current', 'txid_current_if_assigned',
+                          'pg_current_xact_id', 'pg_current_xact_id_if_assigned', 'query_to_xml',
+                          'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'cursor_to_xml',
+                          'cursor_to_xmlschema', 'ts_stat', 'pg_cancel_backend', 'pg_terminate_backend',
+                          'pg_import_system_collations', 'pg_export_snapshot')
+            OR p.proname LIKE 'pg\_advisory\_%' OR p.proname LIKE 'pg\_try\_advisory\_%'
+            OR p.proname LIKE 'lo\_%' OR p.proname IN ('loread', 'lowrite')
+            OR p.proname LIKE '%replication\_slot%' OR p.proname LIKE 'pg\_replication\_origin\_%'
+            OR (p.proname = 'ts_rewrite' AND p.pronargs = 2))
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END $$;
+
+-- Every workspace schema, and everything in it, belongs to the query role (earlier versions left them
+-- to the superuser).
+DO $$
+DECLARE
+    query_role text := current_setting('deeplake.query_role');
+    ws text;
+    rel regclass;
+BEGIN
+    FOR ws IN SELECT id FROM deeplake_internal.workspaces WHERE to_regnamespace(quote_ident(id)) IS NOT NULL LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO %I', ws, query_role);
+        FOR rel IN
+            SELECT c.oid FROM pg_class c
+            WHERE c.relnamespace = to_regnamespace(quote_ident(ws)) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+              AND c.relowner <> to_regrole(quote_ident(query_role))
+              AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                              AND d.deptype IN ('a', 'i'))
+        LOOP
+            EXECUTE format('ALTER TABLE %s OWNER TO %I', rel, query_role);
+        END LOOP;
+    END LOOP;
+END $$;

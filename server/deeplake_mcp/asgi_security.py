@@ -1,0 +1,158 @@
+"""Pure ASGI middleware that guards an HTTP service: bearer tokens, Host and Origin checks, body caps.
+
+Each takes a ``reject(status, code, message)`` callable that builds the refusal in the service's own
+error format, so the local API answers with Deep Lake's envelope and the MCP endpoint with its own.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Sequence
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["LOOPBACK_HOSTS", "BearerAuth", "BodyLimit", "BodyTooLarge", "HostCheck", "Reject", "host_allowed"]
+
+Reject = Callable[[int, str, str], Response]
+"""Builds a refusal: (HTTP status, short code, message) -> response."""
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class BearerAuth:
+    """``Authorization: Bearer <token>`` on every path but ``public_paths`` (scheme case-insensitive, RFC 7235).
+
+    Several tokens may be valid at once (rotation); each is compared in constant time.
+    """
+
+    def __init__(
+        self, app: ASGIApp, tokens: Sequence[str], *, reject: Reject, public_paths: Iterable[str] = ()
+    ) -> None:
+        if not tokens or not all(tokens):
+            raise ValueError("BearerAuth needs at least one non-empty token")
+        self.app = app
+        self._tokens = [token.encode() for token in tokens]
+        self._reject = reject
+        self._public = frozenset(public_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self._public or self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        response = self._reject(401, "UNAUTHORIZED", "missing or invalid bearer token")
+        response.headers["www-authenticate"] = 'Bearer realm="deeplake-mcp"'
+        await response(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
+        given = credentials.strip().encode()
+        matches = [hmac.compare_digest(given, token) for token in self._tokens]
+        return scheme.lower() == "bearer" and any(matches)
+
+
+class HostCheck:
+    """Refuse a ``Host`` outside ``allowed_hosts`` (421: DNS rebinding) and a browser ``Origin`` that is not
+    one of them either (403: a cross-site page, even with a form or ``text/plain`` request).
+
+    Hosts are ``name`` (any port), ``name:port`` or ``name:*``; a request without ``Origin`` is not a
+    cross-site browser request and passes.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str], *, reject: Reject) -> None:
+        self.app = app
+        self._hosts = tuple(allowed_hosts)
+        self._reject = reject
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            if not host_allowed(headers.get("host", ""), self._hosts):
+                await self._reject(421, "MISDIRECTED_REQUEST", "this Host is not served here")(scope, receive, send)
+                return
+            origin = headers.get("origin")
+            if origin is not None and not _origin_allowed(origin, self._hosts):
+                await self._reject(403, "FORBIDDEN", "cross-origin requests are not allowed")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """Whether a ``Host`` value (``name[:port]``) matches one of ``allowed``."""
+    name, port = _split_host(host.strip().lower())
+    if not name:
+        return False
+    for entry in allowed:
+        allowed_name, allowed_port = _split_host(entry.strip().lower())
+        if allowed_name == name and allowed_port in (None, "*", port):
+            return True
+    return False
+
+
+def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
+    scheme, sep, rest = origin.strip().partition("://")
+    return bool(sep) and scheme.lower() in ("http", "https") and "/" not in rest and host_allowed(rest, allowed)
+
+
+def _split_host(host: str) -> tuple[str, str | None]:
+    if host.startswith("["):  # [::1]:8000
+        end = host.find("]")
+        name, rest = host[: end + 1], host[end + 1 :]
+        return name, rest[1:] if rest.startswith(":") else None
+    name, sep, port = host.rpartition(":")
+    return (name, port) if sep and name else (host, None)
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the cap while the app was reading it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+class BodyLimit:
+    """Cap request bodies at ``max_bytes``: 413 at once for a larger ``Content-Length``; a body that grows
+    past it while being read raises ``BodyTooLarge`` inside the app (which should answer 413), and is
+    answered 413 here if the app did not."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, *, reject: Reject) -> None:
+        self.app = app
+        self._max = max_bytes
+        self._reject = reject
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max:
+            await self._too_large()(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def capped_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self._max:
+                    raise BodyTooLarge(self._max)
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, tracked_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._too_large()(scope, receive, send)
+
+    def _too_large(self) -> Response:
+        return self._reject(413, "PAYLOAD_TOO_LARGE", f"the request body is larger than {self._max} bytes")

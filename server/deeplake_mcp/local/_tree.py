@@ -1,0 +1,156 @@
+"""Walking, editing and rendering pglast parse trees: the helpers every compile pass shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeGuard
+
+from pglast import ast, parse_sql
+from pglast.enums import A_Expr_Kind, BoolExprType
+from pglast.stream import RawStream
+
+__all__ = [
+    "and_",
+    "children",
+    "cte",
+    "expr",
+    "is_similarity",
+    "last_name",
+    "own_nodes",
+    "quote",
+    "render",
+    "replace",
+    "selects",
+    "type_name",
+    "walk",
+]
+
+_OWN_CLAUSES = ("targetList", "whereClause", "havingClause", "sortClause", "groupClause", "distinctClause")
+
+
+def children(node: ast.Node) -> Iterator[ast.Node]:
+    """The node's direct child nodes."""
+    for attr in _slots(node):
+        value = getattr(node, attr)
+        if isinstance(value, ast.Node):
+            yield value
+        elif isinstance(value, tuple | list):
+            yield from (item for item in value if isinstance(item, ast.Node))
+
+
+def walk(node: ast.Node) -> Iterator[ast.Node]:
+    """The node and every node below it."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+def selects(node: ast.Node) -> Iterator[ast.SelectStmt]:
+    """Every SELECT in the tree, innermost first."""
+    for child in children(node):
+        yield from selects(child)
+    if isinstance(node, ast.SelectStmt):
+        yield node
+
+
+def own_nodes(select: ast.SelectStmt) -> Iterator[ast.Node]:
+    """The nodes of the SELECT's own expressions, not those of nested SELECTs."""
+
+    def below(node: ast.Node) -> Iterator[ast.Node]:
+        if isinstance(node, ast.SelectStmt):
+            return
+        yield node
+        for child in children(node):
+            yield from below(child)
+
+    for clause in _OWN_CLAUSES:
+        value = getattr(select, clause)
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(item, ast.Node):
+                yield from below(item)
+
+
+def replace(select: ast.SelectStmt, replacements: dict[int, ast.Node]) -> None:
+    """Swap nodes (by identity) in the SELECT's own expressions."""
+    if not replacements:
+        return
+
+    def swap(value: object) -> object:
+        if isinstance(value, ast.Node):
+            if id(value) in replacements:
+                return replacements[id(value)]
+            if not isinstance(value, ast.SelectStmt):
+                _edit(value, swap)
+            return value
+        if isinstance(value, tuple | list):
+            return tuple(swap(item) for item in value)
+        return value
+
+    for clause in _OWN_CLAUSES:
+        value = getattr(select, clause)
+        if value is not None:
+            setattr(select, clause, swap(value))
+
+
+def _edit(node: ast.Node, swap: Callable[[object], object]) -> None:
+    for attr in _slots(node):
+        value = getattr(node, attr)
+        if isinstance(value, ast.Node | tuple | list):
+            setattr(node, attr, swap(value))
+
+
+def _slots(node: ast.Node) -> tuple[str, ...]:
+    return tuple(getattr(type(node), "__slots__", ()))
+
+
+def is_similarity(node: object) -> TypeGuard[ast.A_Expr]:
+    """Whether ``node`` is a ``<#>`` operator expression."""
+    if not isinstance(node, ast.A_Expr) or node.kind != A_Expr_Kind.AEXPR_OP:
+        return False
+    names = node.name or ()
+    return bool(names) and isinstance(names[-1], ast.String) and names[-1].sval == "<#>"
+
+
+def and_(where: ast.Node | None, extra: ast.Node) -> ast.Node:
+    """``where AND extra`` (just ``extra`` when there is no ``where``)."""
+    return extra if where is None else ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(where, extra))
+
+
+def render(node: object) -> str:
+    """The SQL text of a node."""
+    assert isinstance(node, ast.Node)
+    return str(RawStream()(node))
+
+
+def expr(text: str) -> ast.Node:
+    """The expression ``text`` as a node."""
+    stmt = parse_sql(f"SELECT {text}")[0].stmt
+    assert isinstance(stmt, ast.SelectStmt) and stmt.targetList
+    value = stmt.targetList[0].val
+    assert isinstance(value, ast.Node)
+    return value
+
+
+def cte(name: str, body: str) -> ast.CommonTableExpr:
+    """``name AS (body)`` as a WITH-list item."""
+    stmt = parse_sql(f"WITH {name} AS ({body}) SELECT 1")[0].stmt
+    assert isinstance(stmt, ast.SelectStmt) and stmt.withClause is not None and stmt.withClause.ctes
+    item = stmt.withClause.ctes[0]
+    assert isinstance(item, ast.CommonTableExpr)
+    return item
+
+
+def type_name(node: ast.TypeName) -> str:
+    """A type's unqualified name, lower-cased."""
+    return last_name(node.names)
+
+
+def last_name(names: Sequence[Any] | None) -> str:
+    """The last part of a dotted name list, lower-cased ("" if it is not a plain name)."""
+    last = (names or ())[-1] if names else None
+    return str(last.sval).lower() if isinstance(last, ast.String) else ""
+
+
+def quote(identifier: str) -> str:
+    """A double-quoted identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
