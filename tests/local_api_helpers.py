@@ -24,6 +24,15 @@ async def rows(client: httpx.AsyncClient, ws: str, query: str, params: list[Any]
     return list((await run(client, ws, query, params))["rows"])
 
 
+async def query_error(client: httpx.AsyncClient, ws: str, query: str, **body: Any) -> str:
+    """POST a query that must fail with 400 QUERY_ERROR; return PostgreSQL's message."""
+    response = await client.post(f"/workspaces/{ws}/tables/query", json={"query": query, **body})
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["code"] == "QUERY_ERROR"
+    return str(error["error"])
+
+
 async def superuser_rows(data_dir: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of a query run as the embedded server's superuser: what its operator sees with psql."""
     socket_dir = (data_dir / "pg" / "postmaster.pid").read_text().splitlines()[4]

@@ -15,6 +15,7 @@ from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
 from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
+from deeplake_mcp.server_sql import ServerSQL
 from deeplake_mcp.settings import Settings, reveal
 
 __all__ = ["LOCAL_API_URL", "Runtime", "open_runtime"]
@@ -37,6 +38,11 @@ class Runtime:
     embedder: Embedder | None
     schemas: TTLCache[tuple[str, str], object] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
     """Table descriptions by ``(workspace, table)``, reused by search and inserts for a short while."""
+
+    @property
+    def server_sql(self) -> ServerSQL:
+        """The server's own statements (never the agent's SQL)."""
+        return ServerSQL(self.client)
 
     @property
     def location(self) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SERVER_CMD, server_env
+from processes import SERVER_CMD, server_env
 
 pytestmark = pytest.mark.slow
 

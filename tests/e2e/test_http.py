@@ -12,8 +12,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import SERVER_CMD, free_port, server_env, wait_for
 from mcp_helpers import payload
+from processes import SERVER_CMD, free_port, server_env, wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -31,8 +31,8 @@ INIT = {
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-async def test_http_requires_the_bearer_token(http_server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
-    url, _, log = http_server
+async def test_http_requires_the_bearer_token(read_only_http: tuple[str, Path]) -> None:
+    url, log = read_only_http
     async with httpx.AsyncClient() as http:
         denied = await http.post(url, json=INIT, headers=HEADERS)
         assert denied.status_code == 401
@@ -49,8 +49,8 @@ async def test_http_requires_the_bearer_token(http_server: tuple[str, subprocess
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_http_session(http_server: tuple[str, subprocess.Popen[bytes], Path], mode: str) -> None:
-    url, _, _ = http_server
+async def test_http_session(read_only_http: tuple[str, Path], mode: str) -> None:
+    url, _ = read_only_http
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}

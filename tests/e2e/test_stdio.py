@@ -13,8 +13,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from conftest import server_env
 from mcp_helpers import payload, unique
+from processes import server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

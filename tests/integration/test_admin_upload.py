@@ -66,7 +66,7 @@ async def test_upload_json_from_a_path_over_stdio(data_dir: Path, tmp_path: Path
     file = tmp_path / "notes.json"
     file.write_text('[{"k": "a", "tags": ["x"], "v": [0.1, 0.2]}, {"k": "b", "tags": [], "v": [0.3, 0.4]}]')
     table = unique("notes")
-    async with Client(build_server(settings_for(data_dir))) as client:
+    async with Client(build_server(settings_for(data_dir, upload_dirs=[tmp_path]))) as client:
         uploaded = await call(client, "upload_file", table=table, path=str(file))
         assert uploaded["row_count"] == 2
         assert "empty" in await fails(client, "upload_file", table=unique("e"), content="  ", filename="x.csv")

@@ -13,7 +13,7 @@ import pytest
 
 from deeplake_mcp.local import LocalBackend, _indexes
 from deeplake_mcp.local._compile import compile_sql
-from local_api_helpers import rows, run, superuser_rows
+from local_api_helpers import query_error, rows, run, superuser_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -27,13 +27,6 @@ TABLE = "CREATE TABLE {} (id INT PRIMARY KEY, cluster INT, cat INT, content TEXT
 def index_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rank through the index on the small tables of these tests (by default they are ranked exactly)."""
     monkeypatch.setattr(_indexes, "MIN_ROWS", 0)
-
-
-async def query_error(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> str:
-    response = await client.post(f"/workspaces/{ws}/tables/query", json={"query": query, "params": params or []})
-    assert response.status_code == 400, response.text
-    assert response.json()["code"] == "QUERY_ERROR"
-    return str(response.json()["error"])
 
 
 async def plan(client: httpx.AsyncClient, ws: str, query: str, params: list[Any] | None = None) -> str:
@@ -352,7 +345,7 @@ async def test_dimensions(local_client: httpx.AsyncClient, ws: str) -> None:
     assert len(found) == ROWS and min(row[0] for row in found) == 0
     # A vector pgvector cannot hold, with the index's dimension, is refused.
     message = await query_error(
-        local_client, ws, "INSERT INTO docs (id, emb) VALUES (-4, $1)", ["{" + ",".join(["NaN"] * DIM) + "}"]
+        local_client, ws, "INSERT INTO docs (id, emb) VALUES (-4, $1)", params=["{" + ",".join(["NaN"] * DIM) + "}"]
     )
     assert "NaN" in message
     # A zero query vector has no cosine: the statement runs as written (an exact scan).

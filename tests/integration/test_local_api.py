@@ -9,14 +9,13 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
 import pytest
 
 from deeplake_mcp.local import LocalBackend, create_app
-from local_api_helpers import rows, run
+from local_api_helpers import query_error, rows, run
 
 pytestmark = pytest.mark.anyio
 
@@ -24,15 +23,6 @@ DOCUMENTS = (
     "CREATE TABLE documents (id SERIAL PRIMARY KEY, title TEXT, content TEXT, metadata JSONB, "
     "embedding FLOAT4[], created_at TIMESTAMPTZ DEFAULT NOW()) USING deeplake"
 )
-
-
-async def query_error(client: httpx.AsyncClient, ws: str, query: str, **body: Any) -> str:
-    """POST a query that must fail with 400 QUERY_ERROR; return PostgreSQL's message."""
-    response = await client.post(f"/workspaces/{ws}/tables/query", json={"query": query, **body})
-    assert response.status_code == 400, response.text
-    error = response.json()
-    assert error["code"] == "QUERY_ERROR"
-    return str(error["error"])
 
 
 def assert_envelope(response: httpx.Response, status: int, code: str) -> str:

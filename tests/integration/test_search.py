@@ -93,7 +93,13 @@ async def test_describe_reports_dimension_and_model(client: Client, corpus_rows:
     desc = await call(client, "describe_table", table=table)
     embedding = next(c for c in desc["columns"] if c["name"] == "embedding")
     assert embedding["vector_dimension"] == 384
+    # The server records the model through its own narrow path (server_sql); the agent's path keeps
+    # refusing the same kind of statement in this (read-write) mode.
     assert embedding["vector_model"] == "local:all-MiniLM-L6-v2 (int8 ONNX)"
+    forged = f"COMMENT ON COLUMN {table}.embedding IS 'deeplake-mcp embedding model: forged'"
+    assert "Refused by the SQL guard" in await fails(client, "execute_sql", sql=forged)
+    desc = await call(client, "describe_table", table=table)
+    assert next(c for c in desc["columns"] if c["name"] == "embedding")["vector_model"].startswith("local:")
     info = await call(client, "server_info")
     assert info["embedder"]["dimensions"] == 384 and info["embedder"]["loaded"] is True
 

@@ -270,6 +270,14 @@ async def test_execute_sql_classes(client: Client) -> None:
     assert "never" in message
 
 
+async def test_execute_sql_caps_reads_like_query(client: Client) -> None:
+    many = await call(client, "execute_sql", sql="SELECT g FROM generate_series(1, 100000) AS g")
+    assert many["statement_class"] == "read" and many["truncated"] is True
+    assert many["row_count"] == len(many["rows"]) == 100  # the server's max_rows, fetched as 101 by the backend
+    few = await call(client, "execute_sql", sql="SELECT g FROM generate_series(1, 3) AS g")
+    assert few["rows"] == [[1], [2], [3]] and few["truncated"] is False
+
+
 async def test_server_info(client: Client) -> None:
     info = await call(client, "server_info")
     assert info["backend"] == "local"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from deeplake_mcp.guard import AccessMode
-from deeplake_mcp.settings import Backend, SettingsError, load_settings
+from deeplake_mcp.settings import Backend, SettingsError, default_data_dir, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -95,3 +96,34 @@ def test_example_config_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "deeplake-mcp.example.toml"
     settings = load_settings(environ={}, config_file=example)
     assert settings.access is AccessMode.READ_ONLY
+
+
+def test_your_own_postgres_needs_both_urls_and_keeps_them_secret() -> None:
+    with pytest.raises(SettingsError, match="needs both DEEPLAKE_MCP_POSTGRES_URL"):
+        load_settings(environ={"DEEPLAKE_MCP_POSTGRES_URL": "postgresql://app:pw-1@db/x"})
+    settings = load_settings(
+        environ={
+            "DEEPLAKE_MCP_POSTGRES_URL": "postgresql://app:pw-1@db/x",
+            "DEEPLAKE_MCP_POSTGRES_ADMIN_URL": "postgresql://admin:pw-2@db/x",
+        }
+    )
+    assert settings.summary()["postgres"] == "external"
+    assert "pw-1" not in repr(settings) and "pw-2" not in str(settings.summary())
+
+
+def test_upload_roots_default_to_the_working_directory_but_never_root_or_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={}).upload_roots == (tmp_path,)
+    monkeypatch.chdir("/")
+    assert load_settings(environ={}).upload_roots == ()
+    monkeypatch.chdir(Path.home())
+    assert load_settings(environ={}).upload_roots == ()
+    dirs = f"{tmp_path}{os.pathsep}/srv/data"
+    assert load_settings(environ={"DEEPLAKE_MCP_UPLOAD_DIRS": dirs}).upload_roots == (tmp_path, Path("/srv/data"))
+
+
+def test_default_data_dir_as_root_is_reachable_by_the_server_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert default_data_dir() == Path("/var/lib/deeplake-mcp")

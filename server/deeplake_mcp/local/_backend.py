@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from ._bootstrap import bootstrap
@@ -92,7 +94,10 @@ class LocalBackend:
                     "set both DEEPLAKE_MCP_POSTGRES_URL (the role agents' SQL runs as) and "
                     "DEEPLAKE_MCP_POSTGRES_ADMIN_URL (a superuser for set-up and bookkeeping)"
                 )
-            return external_endpoints(query_url, admin_url)
+            endpoints = external_endpoints(query_url, admin_url)
+            for conninfo, name in ((endpoints.admin, "ADMIN_URL"), (endpoints.query, "URL")):
+                await _probe(conninfo, f"DEEPLAKE_MCP_POSTGRES_{name}")
+            return endpoints
         server = EmbeddedPostgres(self.data_dir)
         endpoints = await asyncio.to_thread(server.open)
         self._server = server
@@ -162,3 +167,15 @@ class LocalBackend:
         if self._parts is None:
             raise RuntimeError("LocalBackend is not open; use `async with LocalBackend(...)`")
         return self._parts
+
+
+async def _probe(conninfo: str, setting: str) -> None:
+    """Connect once, so that a wrong address or password is one clear error instead of a pool timeout."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(conninfo, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        where = conninfo_to_dict(conninfo)
+        target = f"{where.get('user')}@{where.get('host') or 'localhost'}/{where.get('dbname') or ''}"
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise PostgresSetupError(f"cannot connect to {setting} ({target}): {detail}") from None
+    await conn.close()

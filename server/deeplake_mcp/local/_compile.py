@@ -7,8 +7,9 @@ view of it, text and hybrid `<#>` become BM25 queries (_search), and a ranking S
 the vector index (_ann, also inside EXPLAIN and the `query` tool's LIMIT wrapper). When no pass
 changes anything the statement runs exactly as sent; otherwise the rewritten tree is rendered.
 
-It fails closed: text that does not parse, several statements, COPY over the API's connection, and a
-pass that cannot handle a statement are each a clear QueryError, never a reason to run the text as
+It fails closed: text that does not parse, several statements, COPY over the API's connection,
+transaction control (the API owns the transaction), and a pass that cannot handle a statement are each
+a clear QueryError, never a reason to run the text as
 it came. Query vectors written inline (`<#> ARRAY[…]`) become params before parsing, since parsing and
 rendering hundreds of numbers costs milliseconds.
 """
@@ -70,6 +71,8 @@ def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
 def _plan(sql: str, params: list[JSON], root: ast.Node, values: list[JSON]) -> Plan:
     if isinstance(root, ast.CopyStmt) and root.filename is None:
         raise QueryError("COPY FROM STDIN and COPY TO STDOUT are not supported; use INSERT or SELECT")
+    if isinstance(root, ast.TransactionStmt):
+        raise QueryError("transaction control is not available: every query runs in a transaction of its own")
     index = deeplake_index(root)
     if index is not None:
         return Plan(index.standin_sql, params, index=index)

@@ -20,8 +20,9 @@ from psycopg import AsyncConnection, AsyncRawCursor, sql
 from psycopg._queries import PostgresQuery
 from psycopg_pool import AsyncConnectionPool
 
+from deeplake_mcp.identifiers import quote_ident
+
 from ._errors import NotFound, QueryError
-from ._tree import quote
 from ._values import JSON, result_adapters, to_json, to_param
 
 __all__ = ["DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS", "Executor", "QueryResult", "Session", "Statement", "open_pool"]
@@ -134,7 +135,7 @@ class Executor:
                 await conn.set_read_only(read_only)
                 async with conn.transaction():
                     session = Session(conn)
-                    search_path = f"{quote(workspace)}, deeplake_compat, pg_temp"
+                    search_path = f"{quote_ident(workspace)}, deeplake_compat, pg_temp"
                     if await session.value(_ENTER, [search_path, timeout, workspace]) is None:
                         raise NotFound(f"workspace '{workspace}' not found")
                     yield session

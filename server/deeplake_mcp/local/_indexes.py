@@ -43,12 +43,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from deeplake_mcp.identifiers import quote_ident
+
 from ._ann import VectorSearch
 from ._catalog import Catalog, VectorIndex
 from ._compile import Plan
 from ._errors import QueryError
 from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, Executor, QueryResult, Session, result
-from ._tree import quote
 
 __all__ = ["EF_SEARCH", "MIN_FRACTION", "MIN_ROWS", "Indexes"]
 
@@ -170,7 +171,7 @@ class Indexes:
     async def _create_companion(self, workspace: str, index: VectorIndex, n: int, kind: str, timeout_ms: int) -> int:
         """Build the HNSW index in memory (maintenance_work_mem about twice the table, 64 MB to 2 GB), with
         parallel workers, or serially when shared memory is short (e.g. Docker's 64 MB /dev/shm)."""
-        table = f"{quote(index.schema)}.{quote(index.table)}"
+        table = f"{quote_ident(index.schema)}.{quote_ident(index.table)}"
         name = f"{index.name[:40]}_dl_hnsw_{index.index_oid}"
         ddl = sql.SQL(
             "CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw "
@@ -193,7 +194,8 @@ class Indexes:
             except psycopg.errors.InsufficientResources:
                 await session.execute(b"SELECT set_config('max_parallel_maintenance_workers', '0', true)")
                 await session.execute(ddl)
-            companion = await session.value(b"SELECT to_regclass($1)::oid", [f"{quote(index.schema)}.{quote(name)}"])
+            qualified_name = f"{quote_ident(index.schema)}.{quote_ident(name)}"
+            companion = await session.value(b"SELECT to_regclass($1)::oid", [qualified_name])
             await _analyze_if_new(session, index, table)
         return int(companion)
 

@@ -38,7 +38,15 @@ from typing import Any, ClassVar
 import psutil
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-__all__ = ["QUERY_ROLE", "EmbeddedPostgres", "Endpoints", "PostgresSetupError", "external_endpoints"]
+__all__ = [
+    "QUERY_ROLE",
+    "SYSTEM_USER",
+    "EmbeddedPostgres",
+    "Endpoints",
+    "PostgresSetupError",
+    "external_endpoints",
+    "socket_dir_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -239,11 +247,10 @@ class EmbeddedPostgres:
 
     def _private_socket_dir(self) -> Path:
         """The data directory when the socket path fits, else a private directory under the temp dir."""
-        if len(os.fsencode(self.pgdata / _SOCKET_NAME)) <= _MAX_SOCKET_PATH:
-            return self.pgdata
-        digest = hashlib.sha256(os.fsencode(self.pgdata)).hexdigest()[:16]
         uid = self._server_uid()
-        path = Path(tempfile.gettempdir()) / f"deeplake-mcp-{uid}-{digest}"
+        path = socket_dir_for(self.pgdata, uid)
+        if path == self.pgdata:
+            return path
         with contextlib.suppress(FileExistsError):
             path.mkdir(mode=0o700)
             if self._run_as is not None:
@@ -285,6 +292,15 @@ class EmbeddedPostgres:
             detail = lines[-1] if lines else f"exit code {done.returncode}"
             where = f"; see {self.pgdata / 'log'}" if program == "pg_ctl" else ""
             raise PostgresSetupError(f"{program} failed: {detail}{where}")
+
+
+def socket_dir_for(pgdata: Path, uid: int) -> Path:
+    """Where the server of ``pgdata`` (run by ``uid``) puts its socket: in ``pgdata`` when the path fits a
+    socket address, else in ``<temp dir>/deeplake-mcp-<uid>-<hash of pgdata>``."""
+    if len(os.fsencode(pgdata / _SOCKET_NAME)) <= _MAX_SOCKET_PATH:
+        return pgdata
+    digest = hashlib.sha256(os.fsencode(pgdata)).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"deeplake-mcp-{uid}-{digest}"
 
 
 class _Handles:

@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from pglast import ast
 from pglast.enums import SetOperation, SortByDir, SortByNulls
 
-from ._tree import and_, cte, expr, is_similarity, last_name, own_nodes, quote, render, replace, selects, type_name
+from deeplake_mcp.identifiers import quote_ident
+
+from ._tree import and_, cte, expr, is_similarity, last_name, own_nodes, render, replace, selects, type_name
 from ._values import JSON
 
 __all__ = ["ranked_operator", "rewrite_search"]
@@ -110,7 +112,7 @@ class _Rewriter:
             return
         relation = from_clause[0]
         source = render(relation)
-        ref = quote((relation.alias.aliasname if relation.alias else relation.relname) or "")
+        ref = quote_ident((relation.alias.aliasname if relation.alias else relation.relname) or "")
         ranked = ranked_operator(select)
         corpora: dict[tuple[str, str], str] = {}
         ctes: list[ast.CommonTableExpr] = []

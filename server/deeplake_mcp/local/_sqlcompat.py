@@ -21,8 +21,10 @@ from pglast.enums import SortByDir
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
+from deeplake_mcp.identifiers import quote_ident
+
 from ._errors import InvalidRequest, QueryError
-from ._tree import quote, walk
+from ._tree import walk
 
 INDEX_TYPES = frozenset(
     {
@@ -64,7 +66,7 @@ def deeplake_index(stmt: ast.Node) -> DeeplakeIndex | None:
     assert elems and relation is not None, "the grammar requires a table and a column"
     order: Literal["ASC", "DESC"] = "ASC" if elems[0].ordering == SortByDir.SORTBY_ASC else "DESC"
     columns = tuple(name for elem in elems for name in _columns(elem))
-    table = ".".join(quote(part) for part in (relation.schemaname, relation.relname) if part)
+    table = ".".join(quote_ident(part) for part in (relation.schemaname, relation.relname) if part)
     stmt.options = None
     stmt.whereClause = ast.A_Const(val=ast.Boolean(False))
     return DeeplakeIndex(RawStream()(stmt), table, columns, order, index_type, dimension)

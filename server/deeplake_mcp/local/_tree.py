@@ -17,7 +17,6 @@ __all__ = [
     "is_similarity",
     "last_name",
     "own_nodes",
-    "quote",
     "render",
     "replace",
     "selects",
@@ -149,8 +148,3 @@ def last_name(names: Sequence[Any] | None) -> str:
     """The last part of a dotted name list, lower-cased ("" if it is not a plain name)."""
     last = (names or ())[-1] if names else None
     return str(last.sval).lower() if isinstance(last, ast.String) else ""
-
-
-def quote(identifier: str) -> str:
-    """A double-quoted identifier."""
-    return '"' + identifier.replace('"', '""') + '"'

@@ -8,6 +8,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from deeplake_mcp import identifiers
 from deeplake_mcp.deeplake import (
     DeepLakeAPIError,
     DeepLakeConnectionError,
@@ -46,14 +47,15 @@ def timeout_ms(rt: Runtime) -> int:
 
 
 def quote_ident(name: str) -> str:
-    """A PostgreSQL quoted identifier: any name becomes exactly one identifier, never SQL."""
-    if not name or "\x00" in name:
-        raise ToolError(f"invalid name {name!r}: names must be non-empty and contain no NUL character")
-    return '"' + name.replace('"', '""') + '"'
+    """A PostgreSQL quoted identifier (any name becomes exactly one identifier), or a tool error."""
+    try:
+        return identifiers.quote_ident(name)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def qualified(workspace: str, table: str) -> str:
-    """``"workspace"."table"``."""
+    """``"workspace"."table"``, or a tool error."""
     return f"{quote_ident(workspace)}.{quote_ident(table)}"
 
 

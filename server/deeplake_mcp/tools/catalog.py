@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.runtime import Runtime
-from deeplake_mcp.tools._common import Ctx, fetch_table, qualified, quote_ident, runtime, tool_error
+from deeplake_mcp.server_sql import VECTOR_TYPES
+from deeplake_mcp.tools._common import Ctx, fetch_table, runtime, tool_error
 
 __all__ = [
-    "MODEL_NOTE",
     "ColumnInfo",
     "TableDescription",
     "describe",
@@ -21,8 +21,6 @@ __all__ = [
     "list_tables",
     "list_workspaces",
 ]
-
-VECTOR_TYPES = ("_float4", "float4[]", "real[]", "embedding")
 
 WorkspaceArg = Annotated[str | None, Field(description="workspace id; the server's default workspace when omitted")]
 
@@ -149,43 +147,22 @@ async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
 
 
 async def _indexes(rt: Runtime, workspace: str, table: str) -> list[IndexInfo] | None:
-    sql = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname"
     try:
-        result = await rt.client.query(workspace, sql, [workspace, table], read_only=True)
+        found = await rt.server_sql.index_definitions(workspace, table)
     except DeepLakeError:
         return None
-    return [IndexInfo(name=str(row[0]), definition=str(row[1])) for row in result.rows]
+    return [IndexInfo(name=name, definition=definition) for name, definition in found]
 
 
 async def _vector_dimensions(rt: Runtime, workspace: str, table: str, columns: list[str]) -> dict[str, int]:
-    """The length of the first non-empty vector in each column (one query for all of them)."""
-    if not columns:
-        return {}
-    source = qualified(workspace, table)
-    probes = ", ".join(
-        f"(SELECT array_length({quote_ident(c)}, 1) FROM {source} WHERE array_length({quote_ident(c)}, 1) > 0 LIMIT 1)"
-        for c in columns
-    )
     try:
-        result = await rt.client.query(workspace, f"SELECT {probes}", read_only=True)
+        return await rt.server_sql.vector_dimensions(workspace, table, columns)
     except DeepLakeError:
         return {}
-    row: list[Any] = result.rows[0] if result.rows else []
-    return {c: int(d) for c, d in zip(columns, row, strict=False) if isinstance(d, int)}
-
-
-MODEL_NOTE = "deeplake-mcp embedding model: "
 
 
 async def _vector_models(rt: Runtime, workspace: str, table: str) -> dict[str, str]:
-    """Models recorded (by ``insert_rows(embed=…)``) in the comments of the table's vector columns."""
-    sql = (
-        "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
-        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-        "AND col_description(a.attrelid, a.attnum) LIKE $2"
-    )
     try:
-        result = await rt.client.query(workspace, sql, [qualified(workspace, table), MODEL_NOTE + "%"], read_only=True)
+        return await rt.server_sql.embedding_models(workspace, table)
     except DeepLakeError:
         return {}
-    return {str(name): str(note)[len(MODEL_NOTE) :] for name, note in result.rows}

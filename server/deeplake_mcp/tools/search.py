@@ -13,6 +13,7 @@ from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.embeddings import EmbeddingError
 from deeplake_mcp.output import RowsResult, shape_rows
 from deeplake_mcp.runtime import Runtime
+from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import (
     Ctx,
     known_names,
@@ -22,7 +23,7 @@ from deeplake_mcp.tools._common import (
     timeout_ms,
     tool_error,
 )
-from deeplake_mcp.tools.catalog import VECTOR_TYPES, TableDescription, WorkspaceArg, described
+from deeplake_mcp.tools.catalog import TableDescription, WorkspaceArg, described
 
 __all__ = ["semantic_search", "vector_literal"]
 

@@ -12,6 +12,7 @@ from sqlparse import tokens as T
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, Verdict, classify
 from deeplake_mcp.output import RowsResult, shape_rows
+from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.tools._common import Ctx, runtime, timeout_ms, tool_error
 from deeplake_mcp.tools.catalog import WorkspaceArg, forget_schemas
 
@@ -31,7 +32,7 @@ class StatementResult(BaseModel):
 
     statement: str = Field(description="the statement kind, e.g. INSERT or CREATE INDEX")
     statement_class: str = Field(description="read, write or destructive")
-    row_count: int = Field(description="rows affected (or returned, with RETURNING)")
+    row_count: int = Field(description="rows affected, or rows returned (capped like query's)")
     columns: list[str] = Field(default_factory=list)
     rows: list[list[Any]] = Field(default_factory=list)
     truncated: bool = False
@@ -53,7 +54,6 @@ async def query(
     more rows exist.
     """
     rt = runtime(ctx)
-    ws = rt.workspace(workspace)
     analysed = classify(sql)
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
@@ -62,13 +62,7 @@ async def query(
             f"query runs read-only statements only, and this one is a {verdict.cls.label} "
             f"({verdict.reason}). Use execute_sql for writes."
         )
-    limit = max_rows or rt.settings.max_rows
-    wrapped = _limit_wrapped(sql, analysed.statement, limit + 1)
-    try:
-        result = await rt.client.query(ws, wrapped or sql, params, timeout_ms=timeout_ms(rt), read_only=True)
-    except DeepLakeError as exc:
-        raise await tool_error(rt, exc, workspace=ws) from exc
-    return shape_rows(result.columns, result.rows, max_rows=limit, max_chars=rt.settings.max_result_chars)
+    return await _read(rt, rt.workspace(workspace), sql, analysed.statement, params, max_rows or rt.settings.max_rows)
 
 
 async def execute_sql(
@@ -84,15 +78,22 @@ async def execute_sql(
     analysed = classify(sql)
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
-    try:
-        result = await rt.client.query(
-            ws, sql, params, timeout_ms=timeout_ms(rt), read_only=verdict.cls is StatementClass.READ
+    if verdict.cls is StatementClass.READ:
+        shaped = await _read(rt, ws, sql, analysed.statement, params, rt.settings.max_rows)
+        return StatementResult(
+            statement=analysed.statement,
+            statement_class=verdict.cls.label,
+            row_count=shaped.row_count,
+            columns=shaped.columns,
+            rows=shaped.rows,
+            truncated=shaped.truncated,
         )
+    try:
+        result = await rt.client.query(ws, sql, params, timeout_ms=timeout_ms(rt))
     except DeepLakeError as exc:
         raise await tool_error(rt, exc, workspace=ws) from exc
     finally:
-        if verdict.cls is not StatementClass.READ:
-            forget_schemas(rt)  # DDL may name any workspace's tables
+        forget_schemas(rt)  # DDL may name any workspace's tables
     shaped = shape_rows(
         result.columns, result.rows, max_rows=rt.settings.max_rows, max_chars=rt.settings.max_result_chars
     )
@@ -104,6 +105,18 @@ async def execute_sql(
         rows=shaped.rows,
         truncated=shaped.truncated,
     )
+
+
+async def _read(
+    rt: Runtime, ws: str, sql: str, statement: str, params: list[Any] | None, limit: int
+) -> RowsResult:
+    """Run a read with at most ``limit`` rows back (the backend stops at ``limit + 1``, so truncation is exact)."""
+    wrapped = _limit_wrapped(sql, statement, limit + 1)
+    try:
+        result = await rt.client.query(ws, wrapped or sql, params, timeout_ms=timeout_ms(rt), read_only=True)
+    except DeepLakeError as exc:
+        raise await tool_error(rt, exc, workspace=ws) from exc
+    return shape_rows(result.columns, result.rows, max_rows=limit, max_chars=rt.settings.max_result_chars)
 
 
 def _refuse_unless_allowed(verdict: Verdict) -> None:

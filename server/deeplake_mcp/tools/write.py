@@ -14,15 +14,9 @@ from pydantic import BaseModel, Field
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
 from deeplake_mcp.embeddings import EmbeddingError
 from deeplake_mcp.runtime import Runtime
-from deeplake_mcp.tools._common import Ctx, known_names, qualified, quote_ident, runtime, tool_error
-from deeplake_mcp.tools.catalog import (
-    MODEL_NOTE,
-    VECTOR_TYPES,
-    TableDescription,
-    WorkspaceArg,
-    described,
-    forget_schemas,
-)
+from deeplake_mcp.server_sql import VECTOR_TYPES, insert_statement
+from deeplake_mcp.tools._common import Ctx, known_names, runtime, tool_error
+from deeplake_mcp.tools.catalog import TableDescription, WorkspaceArg, described, forget_schemas
 
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
@@ -75,7 +69,7 @@ async def insert_rows(
     columns = _columns_of(desc, rows)
     types = {c.name: c.type.lower() for c in desc.columns}
     _check_vectors(desc, rows, columns)
-    sql = _insert_sql(ws, table, columns, types)
+    sql = insert_statement(ws, table, columns, types)
     params = [[_param(row.get(c), types[c]) for c in columns] for row in rows]
     written = 0
     chunks = plan_chunks(params)
@@ -153,21 +147,11 @@ def _made_by(model: str | None) -> str:
 
 async def _record_models(rt: Runtime, workspace: str, table: str, columns: list[str], model: str) -> None:
     """Note the model in each vector column's comment (unless the column carries someone else's comment)."""
-    note = (MODEL_NOTE + model).replace("'", "''")
     for column in columns:
-        target = f"{qualified(workspace, table)}.{quote_ident(column)}"
-        check = (
-            "SELECT coalesce(col_description(to_regclass($1), a.attnum), '') FROM pg_attribute a "
-            "WHERE a.attrelid = to_regclass($1) AND a.attname = $2"
-        )
         try:
-            current = await rt.client.query(workspace, check, [qualified(workspace, table), column], read_only=True)
-            existing = str(current.rows[0][0]) if current.rows else ""
-            if existing and not existing.startswith(MODEL_NOTE):
-                continue
-            await rt.client.query(workspace, f"COMMENT ON COLUMN {target} IS '{note}'")
+            await rt.server_sql.record_embedding_model(workspace, table, column, model)
         except DeepLakeError as exc:  # best effort: the data is written either way
-            log.info("could not record the embedding model of %s: %s", target, exc)
+            log.info("could not record the embedding model of %s.%s: %s", table, column, exc)
 
 
 def plan_chunks(
@@ -224,20 +208,6 @@ def _check_vectors(desc: TableDescription, rows: list[dict[str, Any]], columns: 
                     f"rows[{i}].{col.name} has {len(value)} dimensions but column {col.name!r} holds "
                     f"{expected}-dimensional vectors; nothing was written."
                 )
-
-
-def _insert_sql(workspace: str, table: str, columns: list[str], types: dict[str, str]) -> str:
-    names = ", ".join(quote_ident(c) for c in columns)
-    values = ", ".join(f"${i}{_cast(types[c])}" for i, c in enumerate(columns, start=1))
-    return f"INSERT INTO {qualified(workspace, table)} ({names}) VALUES ({values})"
-
-
-def _cast(pg_type: str) -> str:
-    if pg_type in VECTOR_TYPES:
-        return "::float4[]"
-    if pg_type in _JSON_TYPES:
-        return f"::{pg_type}"
-    return ""
 
 
 def _param(value: Any, pg_type: str) -> Any:

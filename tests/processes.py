@@ -1,0 +1,65 @@
+"""Running the real ``deeplake-mcp`` entry point as a subprocess, for tests that need the whole program."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+SERVER_CMD = [sys.executable, "-m", "deeplake_mcp"]
+
+
+def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: the embedded backend on ``data_dir``, none of the developer's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPLAKE_")}
+    env.update({"DEEPLAKE_MCP_DATA_DIR": str(data_dir), "DEEPLAKE_MCP_BACKEND": "local", **extra})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server at ``url`` accepts connections (or fail with its log)."""
+    parsed = httpx.URL(url)
+    host, port = parsed.host, parsed.port or 80
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()}")
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return  # uvicorn listens only after the app's start-up finished
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+@contextmanager
+def http_server(data_dir: Path, log: Path, *args: str, **env: str) -> Iterator[str]:
+    """``deeplake-mcp serve --transport http [args]`` on a free loopback port; yields its /mcp URL."""
+    port = free_port()
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [*SERVER_CMD, "serve", "--transport", "http", "--port", str(port), *args],
+            env=server_env(data_dir, **env),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        wait_for(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

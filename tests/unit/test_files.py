@@ -1,0 +1,59 @@
+"""read_under: files an agent names are read only from the allowed directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from deeplake_mcp.files import UnreadableFile, read_under
+from deeplake_mcp.identifiers import quote_ident, quote_literal
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "data.csv").write_text("a\n1\n")
+    (tmp_path / "secret.csv").write_text("s\n42\n")
+    return allowed
+
+
+def test_reads_a_file_under_a_root(root: Path) -> None:
+    assert read_under(root / "data.csv", [root], max_bytes=100) == b"a\n1\n"
+    assert read_under(root / "sub" / ".." / "data.csv", [root], max_bytes=100) == b"a\n1\n"
+
+
+@pytest.mark.parametrize("name", ["../secret.csv", "link.csv", "dirlink/secret.csv", "missing/../../secret.csv"])
+def test_refuses_what_leaves_the_roots(root: Path, name: str) -> None:
+    os.symlink(root.parent / "secret.csv", root / "link.csv")
+    os.symlink(root.parent, root / "dirlink")
+    with pytest.raises(UnreadableFile, match=f"outside the upload directories \\({root}\\)"):
+        read_under(root / name, [root], max_bytes=100)
+
+
+def test_refuses_other_kinds_sizes_and_no_roots(root: Path) -> None:
+    with pytest.raises(UnreadableFile, match="not a regular file"):
+        read_under(root, [root], max_bytes=100)
+    with pytest.raises(UnreadableFile, match="larger than"):
+        read_under(root / "data.csv", [root], max_bytes=2)
+    with pytest.raises(UnreadableFile, match="does not exist"):
+        read_under(root / "nope.csv", [root], max_bytes=100)
+    with pytest.raises(UnreadableFile, match="DEEPLAKE_MCP_UPLOAD_DIRS"):
+        read_under(root / "data.csv", [], max_bytes=100)
+
+
+def test_a_root_given_through_a_symlink_still_works(root: Path, tmp_path: Path) -> None:
+    os.symlink(root, tmp_path / "alias")
+    assert read_under(tmp_path / "alias" / "data.csv", [tmp_path / "alias"], max_bytes=100) == b"a\n1\n"
+
+
+def test_names_and_literals_stay_one_token() -> None:
+    assert quote_ident('we"ird') == '"we""ird"'
+    assert quote_literal("it's \\ fine") == "'it''s \\ fine'"
+    for bad in ("", "a\x00b"):
+        with pytest.raises(ValueError, match="invalid name"):
+            quote_ident(bad)
+    with pytest.raises(ValueError, match="NUL"):
+        quote_literal("\x00")
