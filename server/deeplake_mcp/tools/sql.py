@@ -107,9 +107,7 @@ async def execute_sql(
     )
 
 
-async def _read(
-    rt: Runtime, ws: str, sql: str, statement: str, params: list[Any] | None, limit: int
-) -> RowsResult:
+async def _read(rt: Runtime, ws: str, sql: str, statement: str, params: list[Any] | None, limit: int) -> RowsResult:
     """Run a read with at most ``limit`` rows back (the backend stops at ``limit + 1``, so truncation is exact)."""
     wrapped = _limit_wrapped(sql, statement, limit + 1)
     try:
