@@ -252,6 +252,11 @@ async def test_query_forms_and_offset(local_client: httpx.AsyncClient, ws: str) 
     assert paged == top[3:7]
     many = await ranking(local_client, ws, "docs", q, k=300)  # more than hnsw.ef_search's base
     assert len(many) == 300 and many[:10] == top
+    # The query tool caps rows with a wrapper; the search inside still goes through the index.
+    for inner, cap in ((forms[0][0], 101), (forms[0][0].replace(" LIMIT 10", ""), 10)):
+        wrapped = f"SELECT * FROM (\n{inner}\n) AS _deeplake_mcp_q LIMIT {cap}"
+        assert "hnsw" in await plan(local_client, ws, wrapped), wrapped
+        assert await rows(local_client, ws, wrapped) == top
 
 
 async def test_filters_are_honoured(local_client: httpx.AsyncClient, ws: str) -> None:

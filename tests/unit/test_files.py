@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deeplake_mcp.files import UnreadableFile, read_under
 from deeplake_mcp.identifiers import quote_ident, quote_literal
@@ -57,3 +59,26 @@ def test_names_and_literals_stay_one_token() -> None:
             quote_ident(bad)
     with pytest.raises(ValueError, match="NUL"):
         quote_literal("\x00")
+
+
+_PARTS = st.sampled_from(["..", ".", "allowed", "outside", "data.csv", "secret.csv", "link", "dirlink", "loop"])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(_PARTS, min_size=1, max_size=6))
+def test_no_path_written_any_way_reads_outside_the_roots(tmp_path: Path, parts: list[str]) -> None:
+    """Whatever mix of `..`, links and names a path is made of, a read succeeds only inside the root."""
+    root = tmp_path / "allowed"
+    if not root.exists():
+        root.mkdir()
+        (root / "data.csv").write_text("in")
+        (tmp_path / "outside").mkdir()
+        (tmp_path / "outside" / "secret.csv").write_text("out")
+        os.symlink(tmp_path / "outside" / "secret.csv", root / "link")
+        os.symlink(tmp_path / "outside", root / "dirlink")
+        os.symlink(root / "loop", root / "loop")
+    try:
+        data = read_under(root.joinpath(*parts), [root], max_bytes=100)
+    except UnreadableFile:
+        return
+    assert data == b"in"
