@@ -28,6 +28,8 @@ class Reply:
     text: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    hold: bool = False
+    """Answer only when the client gives up: the server notes the request as abandoned."""
 
     def response(self) -> Response:
         if self.text is not None:
@@ -52,6 +54,7 @@ class FaultServer:
         self.script: dict[tuple[str, str], list[Reply]] = {}
         self.computed: dict[tuple[str, str], Callable[[Any], Any]] = {}
         self.seen: list[Seen] = []
+        self.abandoned = 0
         self.url = ""
 
     def on(self, method: str, path: str, *replies: Reply) -> None:
@@ -76,6 +79,10 @@ class FaultServer:
         reply = replies.pop(0) if len(replies) > 1 else replies[0]
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.hold:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            self.abandoned += 1
         return reply.response()
 
     def app(self) -> Starlette:

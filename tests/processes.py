@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -10,10 +12,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 SERVER_CMD = [sys.executable, "-m", "deeplake_mcp"]
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -21,6 +30,11 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPLAKE_")}
     env.update({"DEEPLAKE_MCP_DATA_DIR": str(data_dir), "DEEPLAKE_MCP_BACKEND": "local", **extra})
     return env
+
+
+def quiet_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """``server_env`` with warnings only on stderr and no text embedder (faster start)."""
+    return server_env(data_dir, DEEPLAKE_MCP_LOG_LEVEL="WARNING", DEEPLAKE_MCP_EMBEDDER="none", **extra)
 
 
 def free_port() -> int:
@@ -63,3 +77,41 @@ def http_server(data_dir: Path, log: Path, *args: str, **env: str) -> Iterator[s
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class StdioProcess:
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def send(self, message: Any) -> None:
+        assert self.proc.stdin is not None
+        data = message if isinstance(message, bytes) else json.dumps(message).encode()
+        self.proc.stdin.write(data + b"\n")
+        self.proc.stdin.flush()
+
+    def receive(self, timeout: float = 30) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        assert ready, "no answer"
+        line = self.proc.stdout.readline()
+        assert line, "the server closed stdout"
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+
+@contextmanager
+def stdio_server(data_dir: Path, log: Path, **env: str) -> Iterator[StdioProcess]:
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [*SERVER_CMD, "serve"],
+            env=quiet_env(data_dir, **env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+    try:
+        yield StdioProcess(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

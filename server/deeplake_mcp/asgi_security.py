@@ -1,4 +1,4 @@
-"""Pure ASGI middleware that guards an HTTP service: bearer tokens, Host and Origin checks, body caps.
+"""Pure ASGI middleware that guards an HTTP service: bearer tokens, Host and Origin checks, body and stream caps.
 
 Each takes a ``reject(status, code, message)`` callable that builds the refusal in the service's own
 error format, so the local API answers with Deep Lake's envelope and the MCP endpoint with its own.
@@ -6,14 +6,25 @@ error format, so the local API answers with Deep Lake's envelope and the MCP end
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Sequence
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LOOPBACK_HOSTS", "BearerAuth", "BodyLimit", "BodyTooLarge", "HostCheck", "Reject", "host_allowed"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "BearerAuth",
+    "BodyLimit",
+    "BodyTooLarge",
+    "HostCheck",
+    "Reject",
+    "StreamLimits",
+    "host_allowed",
+]
 
 Reject = Callable[[int, str, str], Response]
 """Builds a refusal: (HTTP status, short code, message) -> response."""
@@ -156,3 +167,66 @@ class BodyLimit:
 
     def _too_large(self) -> Response:
         return self._reject(413, "PAYLOAD_TOO_LARGE", f"the request body is larger than {self._max} bytes")
+
+
+class StreamLimits:
+    """Bound the event streams a client holds open (``GET`` with ``Accept: text/event-stream``).
+
+    At most ``per_client`` at once per client (its bearer token, else its address) and ``total`` in all;
+    a request beyond either gets 503 with ``Retry-After``. Each stream ends after ``timeout`` seconds
+    (a clean end of the response, as if the client had gone), so abandoned streams free their slot.
+    """
+
+    def __init__(self, app: ASGIApp, *, total: int, per_client: int, timeout: float, reject: Reject) -> None:
+        self.app = app
+        self._total = total
+        self._per_client = per_client
+        self._timeout = timeout
+        self._reject = reject
+        self._open: dict[str, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_event_stream(scope):
+            await self.app(scope, receive, send)
+            return
+        client = _client_key(scope)
+        if sum(self._open.values()) >= self._total or self._open.get(client, 0) >= self._per_client:
+            response = self._reject(503, "TOO_MANY_STREAMS", "too many open event streams; retry later")
+            response.headers["retry-after"] = "5"
+            await response(scope, receive, send)
+            return
+        self._open[client] = self._open.get(client, 0) + 1
+        state = {"started": False, "ended": False}
+
+        async def tracked_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["ended"] = True
+            await send(message)
+
+        try:
+            with anyio.move_on_after(self._timeout):
+                await self.app(scope, receive, tracked_send)
+            if state["started"] and not state["ended"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self._open[client] -= 1
+            if not self._open[client]:
+                del self._open[client]
+
+
+def _is_event_stream(scope: Scope) -> bool:
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "GET"
+        and "text/event-stream" in Headers(scope=scope).get("accept", "")
+    )
+
+
+def _client_key(scope: Scope) -> str:
+    authorization = Headers(scope=scope).get("authorization")
+    if authorization:
+        return "token:" + hashlib.sha256(authorization.encode()).hexdigest()[:16]
+    client = scope.get("client")
+    return f"addr:{client[0]}" if client else "addr:?"

@@ -13,6 +13,7 @@ import httpx
 
 from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
+from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
 from deeplake_mcp.server_sql import ServerSQL
@@ -36,7 +37,7 @@ class Runtime:
     backend: Literal["local", "cloud"]
     tensordb: TensorDBClient
     embedder: Embedder | None
-    schemas: TTLCache[tuple[str, str], object] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
+    schemas: TTLCache[tuple[str, str], TableDescription] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
     """Table descriptions by ``(workspace, table)``, reused by search and inserts for a short while."""
 
     @property

@@ -91,7 +91,9 @@ class Settings(BaseModel):
     upload_dirs: tuple[Path, ...] | None = Field(
         None, description="directories upload_file may read (default: the working directory, unless / or home)"
     )
-    max_body_mb: int = Field(64, ge=1, le=4096, description="largest HTTP request body accepted, in MiB")
+    max_body_mb: int = Field(
+        64, ge=1, le=4096, description="largest request accepted, in MiB (HTTP bodies; stdio messages)"
+    )
     backend: Backend = Field(Backend.AUTO, description="auto, cloud or local")
     max_rows: int = Field(100, ge=1, le=10_000, description="rows returned by query tools at most")
     max_result_chars: int = Field(
@@ -102,6 +104,13 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", min_length=1, description="HTTP bind address")
     port: int = Field(8000, ge=0, le=65_535, description="HTTP port")
     http_token: SecretStr | None = Field(None, description="bearer token HTTP clients must send")
+    allow_unauthenticated: bool = Field(
+        False, description="serve HTTP beyond loopback without authentication (anyone who reaches it gets the tools)"
+    )
+    http_max_connections: int = Field(256, ge=8, le=100_000, description="concurrent HTTP connections at most")
+    http_streams: int = Field(64, ge=1, le=100_000, description="open event streams (GET /mcp) at most, in all")
+    http_streams_per_client: int = Field(4, ge=1, le=10_000, description="open event streams at most, per client")
+    http_stream_timeout: float = Field(300.0, gt=0, le=86_400, description="seconds an event stream stays open")
     allowed_hosts: tuple[str, ...] = Field((), description="extra Host headers accepted over HTTP")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="stderr log level")
     admin_tools: bool = Field(False, description="also list workspace and member administration tools")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import random
-import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
-import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
@@ -42,6 +39,7 @@ from deeplake_mcp.deeplake._models import (
     User,
     Workspace,
 )
+from deeplake_mcp.retries import Backoff, retry_after
 
 __all__ = ["DeepLakeClient"]
 
@@ -332,34 +330,23 @@ class DeepLakeClient:
             kwargs["headers"] = headers
         if wait is not None:
             kwargs["timeout"] = httpx.Timeout(wait, connect=self._timeouts.connect)
-        deadline = time.monotonic() + self._retries.max_total
-        attempt = 0
+        backoff = Backoff(self._retries)
         while True:
             try:
                 return await self._send_once(method, path, kwargs)
             except (DeepLakeConnectionError, DeepLakeAPIError) as exc:
-                pause = self._retry_pause(exc, attempt, safe, deadline)
-                if pause is None:
+                if not self._retryable(exc, safe):
                     raise
-                log.info("retrying %s %s in %.2f s after: %s", method, path, pause, exc)
-                await anyio.sleep(pause)
-                attempt += 1
+                wait = exc.retry_after if isinstance(exc, RateLimitError) else None
+                if not await backoff.wait(wait):
+                    raise
+                log.info("retried %s %s (try %d) after: %s", method, path, backoff.tries, exc)
 
-    def _retry_pause(self, exc: DeepLakeError, attempt: int, safe: bool, deadline: float) -> float | None:
-        """Seconds to wait before retrying after ``exc``, or ``None`` to give up."""
-        policy = self._retries
-        if attempt + 1 >= policy.attempts:
-            return None
+    def _retryable(self, exc: DeepLakeError, safe: bool) -> bool:
+        """A safe request after a retryable status or a lost connection; any request that was never sent."""
         if isinstance(exc, DeepLakeAPIError):
-            retryable = safe and exc.status_code in policy.statuses
-            retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-        else:
-            retryable = safe or isinstance(exc, _NotSentError)
-            retry_after = None
-        if not retryable:
-            return None
-        pause = policy.delay(attempt, retry_after, random.random())
-        return pause if time.monotonic() + pause < deadline else None
+            return safe and exc.status_code in self._retries.statuses
+        return safe or isinstance(exc, _NotSentError)
 
     async def _send_once(self, method: str, path: str, kwargs: dict[str, Any]) -> Any:
         try:
@@ -392,7 +379,7 @@ class DeepLakeClient:
         }
         cls = error_class_for(status)
         if cls is RateLimitError:
-            kwargs["retry_after"] = _retry_after(response)
+            kwargs["retry_after"] = retry_after(response)
         if status == 404 and not message:
             message = f"{method} {path}"
         return cls(self._redact(message), **kwargs)
@@ -481,22 +468,6 @@ def _error_fields(response: httpx.Response) -> tuple[str, str | None, str | None
     if "html" in content_type or text.lower().startswith(("<!doctype", "<html")):
         return _HTML_ANSWER, None, request_id
     return _short(text), None, request_id
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from datetime import UTC, datetime
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 def _org_id_from_token(api_key: str | None) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from deeplake_mcp.retries import RetryPolicy
+
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_RETRIES",
@@ -28,29 +30,6 @@ class Timeouts:
 
 
 DEFAULT_TIMEOUTS = Timeouts()
-
-
-@dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    """How requests are retried: exponential backoff with jitter.
-
-    Only requests that are safe to repeat (GETs, read-only queries) are retried on
-    ``statuses`` and on lost connections; any request is retried when the connection could
-    not even be opened, since it was never sent. ``Retry-After`` is honoured. Retries stop
-    after ``attempts`` tries or ``max_total`` seconds, whichever comes first.
-    """
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    max_total: float = 30.0
-    statuses: frozenset[int] = frozenset({429, 502, 503, 504})
-
-    def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
-        """Seconds to wait before try ``attempt + 1`` (``jitter`` in [0, 1))."""
-        if retry_after is not None:
-            return retry_after
-        return float(min(self.max_delay, self.base_delay * 2**attempt) * (0.5 + jitter / 2))
 
 
 DEFAULT_RETRIES = RetryPolicy()

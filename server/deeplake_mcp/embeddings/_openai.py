@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,14 +12,12 @@ import httpx
 
 from deeplake_mcp import __version__
 from deeplake_mcp.embeddings._base import EmbeddingError, check_query, check_texts
+from deeplake_mcp.retries import Backoff, RetryPolicy, retry_after
 
 __all__ = ["OpenAICompatibleEmbedder"]
 
 BATCH_SIZE = 128
-ATTEMPTS = 3
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_BASE_DELAY = 0.5
-_MAX_DELAY = 10.0
+RETRIES = RetryPolicy(attempts=3, base_delay=0.5, max_delay=10.0, max_total=20.0)
 _MAX_ERROR_TEXT = 300
 
 _URL_HINT = "check DEEPLAKE_MCP_EMBEDDING_URL (the base URL ending in /v1, e.g. http://localhost:11434/v1)"
@@ -119,24 +116,20 @@ class OpenAICompatibleEmbedder:
         """POST with retries; return a 2xx response or raise :class:`EmbeddingError`."""
         if self._closed:
             raise EmbeddingError("the embedding client has been closed; create a new one to embed more texts.")
-        attempt = 1
+        backoff = Backoff(RETRIES)
         while True:
             try:
                 response = await self._client.post(self._url, json=body)
             except httpx.TransportError as exc:
                 # A read timeout means the server is busy with it: a retry would only triple the wait.
-                if attempt == ATTEMPTS or isinstance(exc, httpx.ReadTimeout):
+                if isinstance(exc, httpx.ReadTimeout) or not await backoff.wait():
                     raise self._transport_error(exc) from exc
-                retry_after = None
-            else:
-                if response.is_success:
-                    return response
-                if attempt == ATTEMPTS or response.status_code not in RETRY_STATUSES:
-                    raise self._status_error(response, attempt)
-                retry_after = _retry_after(response)
-            backoff = _BASE_DELAY * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
-            await anyio.sleep(min(_MAX_DELAY, backoff if retry_after is None else retry_after))
-            attempt += 1
+                continue
+            if response.is_success:
+                return response
+            retryable = response.status_code in RETRIES.statuses
+            if not retryable or not await backoff.wait(retry_after(response)):
+                raise self._status_error(response, backoff.tries)
 
     def _transport_error(self, exc: httpx.TransportError) -> EmbeddingError:
         if isinstance(exc, httpx.ReadTimeout):
@@ -250,13 +243,6 @@ def _snippet(response: httpx.Response) -> str:
     if looks_html or "html" in response.headers.get("content-type", ""):
         return "an HTML page, probably from a proxy or a web server that is not the embedding API"
     return repr(text[:_MAX_ERROR_TEXT]) if text else "an empty body"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return min(_MAX_DELAY, max(0.0, float(response.headers["retry-after"])))
-    except (KeyError, ValueError):
-        return None
 
 
 def _display_url(url: str) -> str:

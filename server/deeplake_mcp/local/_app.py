@@ -25,6 +25,8 @@ rebinding, no cross-site browser requests), caps request bodies (413) and, with 
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,6 +51,8 @@ from ._executor import DEFAULT_TIMEOUT_MS
 from ._tensordb import tql_query
 
 __all__ = ["Exposure", "create_app"]
+
+log = logging.getLogger(__name__)
 
 _MAX_UPLOAD_FIELDS = 10
 _PUBLIC_PATHS = frozenset({"/health", "/ready"})
@@ -396,4 +400,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    return error_response(500, "INTERNAL_ERROR", "internal error in the local Deep Lake API")
+    """A bug: logged with its traceback under the request id the answer carries, and no detail in the answer."""
+    request_id = str(uuid.uuid4())
+    log.error("%s %s failed (request id %s)", request.method, request.url.path, request_id, exc_info=exc)
+    return error_response(500, "INTERNAL_ERROR", "internal error in the local Deep Lake API", request_id=request_id)

@@ -60,7 +60,9 @@ class Unavailable(LocalAPIError):
     code = "UNAVAILABLE"
 
 
-def error_response(status_code: int, code: str, message: str, **extra: str) -> JSONResponse:
-    """`{"error", "code", "request_id"}` with a fresh uuid4 request id (plus any ``extra`` fields)."""
-    body = {"error": message, "code": code, "request_id": str(uuid.uuid4()), **extra}
+def error_response(
+    status_code: int, code: str, message: str, *, request_id: str | None = None, **extra: str
+) -> JSONResponse:
+    """`{"error", "code", "request_id"}` with the given request id or a fresh uuid4 (plus any ``extra`` fields)."""
+    body = {"error": message, "code": code, "request_id": request_id or str(uuid.uuid4()), **extra}
     return JSONResponse(body, status_code=status_code)

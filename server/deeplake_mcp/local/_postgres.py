@@ -38,6 +38,8 @@ from typing import Any, ClassVar
 import psutil
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from deeplake_mcp.errors import StartupError
+
 __all__ = [
     "QUERY_ROLE",
     "SYSTEM_USER",
@@ -62,8 +64,8 @@ _MAX_SOCKET_PATH = 103  # sun_path holds 104 bytes on macOS, 108 on Linux, NUL i
 _START_TIMEOUT_S = 60
 
 
-class PostgresSetupError(RuntimeError):
-    """The server cannot be set up or reached; the message says what to change."""
+class PostgresSetupError(StartupError):
+    """The PostgreSQL server cannot be set up or reached; the message says what to change."""
 
 
 @dataclass(frozen=True)

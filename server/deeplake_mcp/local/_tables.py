@@ -66,6 +66,7 @@ class Tables:
             return await _summaries(session, workspace, None)
 
     async def describe(self, workspace: str, table: str) -> TableDetail:
+        _check_name("table", table)
         async with self._executor.session(workspace, read_only=True) as session:
             return await _describe(session, workspace, table)
 
@@ -101,6 +102,7 @@ class Tables:
             return await _describe(session, workspace, table)
 
     async def drop(self, workspace: str, table: str) -> None:
+        _check_name("table", table)
         async with self._executor.session(workspace, read_only=False) as session:
             await _find(session, workspace, table)
             await session.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(workspace, table)))

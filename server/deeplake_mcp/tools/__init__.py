@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from deeplake_mcp.guard import Policy, StatementClass
@@ -18,7 +22,9 @@ from deeplake_mcp.tools.tql import tql_query
 from deeplake_mcp.tools.upload import upload_file
 from deeplake_mcp.tools.write import insert_rows
 
-__all__ = ["TOOLS", "ToolSpec", "annotations_for", "visible_tools"]
+__all__ = ["TOOLS", "ToolSpec", "annotations_for", "reported", "visible_tools"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,26 @@ def annotations_for(spec: ToolSpec, policy: Policy) -> ToolAnnotations:
         idempotent_hint=reach is StatementClass.READ,
         open_world_hint=False,
     )
+
+
+def reported(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``fn`` with its unexpected failures logged under an incident id and answered with a short error.
+
+    Expected failures are already ToolErrors that say what to do; anything else is a bug, which the
+    agent learns about as one line with the id the operator finds in the log next to the traceback.
+    """
+
+    @functools.wraps(fn)
+    async def tool(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception("tool %s failed unexpectedly (incident %s)", fn.__name__, incident)
+            raise ToolError(
+                f"internal error in {fn.__name__} (incident {incident}); the server's log has the details"
+            ) from None
+
+    return tool

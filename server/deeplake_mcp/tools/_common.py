@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
+import sqlparse
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import AfterValidator, Field
+from sqlparse import tokens as T
 
 from deeplake_mcp import identifiers
 from deeplake_mcp.deeplake import (
@@ -20,7 +25,11 @@ from deeplake_mcp.deeplake import (
 from deeplake_mcp.runtime import Runtime
 
 __all__ = [
+    "SQL",
     "Ctx",
+    "Dialect",
+    "Name",
+    "WorkspaceArg",
     "fetch_table",
     "known_names",
     "qualified",
@@ -28,9 +37,24 @@ __all__ = [
     "runtime",
     "timeout_ms",
     "tool_error",
+    "without_terminator",
 ]
 
 Ctx = Context[Runtime, Any]
+
+
+def _printable(name: str) -> str:
+    bad = next((char for char in name if ord(char) < 32 or ord(char) == 127), None)
+    if bad is not None:
+        raise ValueError(
+            f"names cannot contain control characters (found {bad!r}); pass the name as list_tables shows it"
+        )
+    return name
+
+
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+"""A workspace, table or column name as the agent passes it: 1-255 characters, no control characters."""
+WorkspaceArg = Annotated[Name | None, Field(description="workspace id; the server's default workspace when omitted")]
 
 _MISSING_RELATION = re.compile(r'relation "([^"]+)" does not exist')
 _MISSING_COLUMN = re.compile(r'column "([^"]+)" does not exist')
@@ -75,17 +99,15 @@ async def fetch_table(rt: Runtime, workspace: str, table: str) -> TableDetails:
         raise await tool_error(rt, exc, workspace=workspace, table=table) from exc
 
 
-async def tool_error(rt: Runtime, exc: DeepLakeError, *, workspace: str, table: str | None = None) -> ToolError:
-    """Translate a client error into a message that says what went wrong and what to do."""
-    if isinstance(exc, NotFoundError):
-        return await _not_found(rt, workspace, table)
-    if isinstance(exc, DeepLakeTimeoutError):
-        return ToolError(f"{exc} Narrow the query (WHERE, LIMIT, fewer columns) or raise DEEPLAKE_MCP_QUERY_TIMEOUT.")
-    if isinstance(exc, DeepLakeConnectionError):
-        return ToolError(f"{exc}. Check DEEPLAKE_API_URL and the network, then try again.")
-    if isinstance(exc, DeepLakeAPIError) and exc.status_code == 400:
-        return ToolError(f"The statement failed: {exc.message}{_sql_hint(exc.message, workspace)}")
-    return ToolError(str(exc))
+@dataclass(frozen=True)
+class Dialect:
+    """How errors of one query language are told: what a failed query is called, where the service's
+    address is set, and hints that fit the language's messages."""
+
+    failed: str
+    url_setting: str
+    embedded: str
+    hint: Callable[[str, str], str]
 
 
 def _sql_hint(message: str, workspace: str) -> str:
@@ -96,6 +118,27 @@ def _sql_hint(message: str, workspace: str) -> str:
     if "syntax error" in message:
         return ". The backend speaks PostgreSQL SQL; fix the syntax and try again."
     return ""
+
+
+SQL = Dialect("The statement failed", "DEEPLAKE_API_URL", "the embedded Deep Lake API", _sql_hint)
+
+
+async def tool_error(
+    rt: Runtime, exc: DeepLakeError, *, workspace: str, table: str | None = None, dialect: Dialect = SQL
+) -> ToolError:
+    """Translate a client error into a message that says what went wrong and what to do."""
+    if isinstance(exc, NotFoundError) and dialect is SQL:
+        return await _not_found(rt, workspace, table)
+    if isinstance(exc, DeepLakeTimeoutError):
+        return ToolError(f"{exc} Narrow the query (WHERE, LIMIT, fewer columns) or raise DEEPLAKE_MCP_QUERY_TIMEOUT.")
+    if isinstance(exc, DeepLakeConnectionError):
+        where = dialect.url_setting if rt.backend == "cloud" else dialect.embedded
+        return ToolError(f"{exc}. Check {where} and the network, then try again.")
+    if isinstance(exc, DeepLakeAPIError) and exc.status_code == 400 and exc.message:
+        return ToolError(f"{dialect.failed}: {exc.message.rstrip('. ')}{dialect.hint(exc.message, workspace)}")
+    if isinstance(exc, DeepLakeAPIError) and exc.status_code == 501 and exc.message:
+        return ToolError(exc.message)
+    return ToolError(str(exc))
 
 
 async def _not_found(rt: Runtime, workspace: str, table: str | None) -> ToolError:
@@ -115,3 +158,15 @@ async def _not_found(rt: Runtime, workspace: str, table: str | None) -> ToolErro
     except DeepLakeError:
         tables = []
     return ToolError(f"Table {table!r} not found in workspace {workspace!r}. Tables are: {known_names(tables)}.")
+
+
+def without_terminator(sql: str) -> str:
+    """The statement without its final ``;`` (the guards allow only a trailing one; comments after it stay)."""
+    tokens = list(sqlparse.lexer.tokenize(sql))  # type: ignore[no-untyped-call]
+    for i in range(len(tokens) - 1, -1, -1):
+        ttype, value = tokens[i]
+        if ttype is T.Punctuation and value == ";":
+            return "".join(v for _, v in tokens[:i]) + "".join(v for _, v in tokens[i + 1 :])
+        if ttype not in T.Whitespace and ttype not in T.Comment and ttype is not T.Newline:
+            break
+    return sql

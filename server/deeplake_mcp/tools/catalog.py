@@ -7,13 +7,12 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.descriptions import ColumnInfo, IndexInfo, TableDescription
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
-from deeplake_mcp.tools._common import Ctx, fetch_table, runtime, tool_error
+from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, fetch_table, runtime, tool_error
 
 __all__ = [
-    "ColumnInfo",
-    "TableDescription",
     "describe",
     "describe_table",
     "described",
@@ -21,8 +20,6 @@ __all__ = [
     "list_tables",
     "list_workspaces",
 ]
-
-WorkspaceArg = Annotated[str | None, Field(description="workspace id; the server's default workspace when omitted")]
 
 
 class WorkspaceInfo(BaseModel):
@@ -43,29 +40,6 @@ class TableInfo(BaseModel):
 class TableList(BaseModel):
     workspace: str
     tables: list[TableInfo]
-
-
-class ColumnInfo(BaseModel):
-    name: str
-    type: str
-    nullable: bool
-    default: str | None = None
-    vector_dimension: int | None = Field(None, description="length of stored vectors (float4[] columns)")
-    vector_model: str | None = Field(None, description="embedding model that produced the vectors, when known")
-
-
-class IndexInfo(BaseModel):
-    name: str
-    definition: str
-
-
-class TableDescription(BaseModel):
-    workspace: str
-    table_name: str
-    columns: list[ColumnInfo]
-    row_count: int | None = None
-    size_mb: float | None = None
-    indexes: list[IndexInfo] | None = Field(None, description="null when the backend could not list them")
 
 
 async def list_workspaces(ctx: Ctx) -> WorkspaceList:
@@ -97,7 +71,7 @@ async def list_tables(ctx: Ctx, workspace: WorkspaceArg = None) -> TableList:
 
 async def describe_table(
     ctx: Ctx,
-    table: Annotated[str, Field(description="table name, as list_tables shows it")],
+    table: Annotated[Name, Field(description="table name, as list_tables shows it")],
     workspace: WorkspaceArg = None,
 ) -> TableDescription:
     """Describe a table: columns (name, type, nullable, default), row count, indexes and vector dimensions."""
@@ -108,7 +82,7 @@ async def describe_table(
 async def described(rt: Runtime, workspace: str, table: str) -> TableDescription:
     """A recent description of the table: cached briefly, for calls that need only its shape."""
     cached = rt.schemas.get((workspace, table))
-    if isinstance(cached, TableDescription):
+    if cached is not None:
         return cached
     return await describe(rt, workspace, table)
 

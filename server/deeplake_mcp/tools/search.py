@@ -10,12 +10,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from deeplake_mcp.deeplake import DeepLakeError
+from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
 from deeplake_mcp.output import RowsResult, shape_rows
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import (
     Ctx,
+    Name,
+    WorkspaceArg,
     known_names,
     qualified,
     quote_ident,
@@ -23,7 +26,7 @@ from deeplake_mcp.tools._common import (
     timeout_ms,
     tool_error,
 )
-from deeplake_mcp.tools.catalog import TableDescription, WorkspaceArg, described
+from deeplake_mcp.tools.catalog import described
 
 __all__ = ["semantic_search", "vector_literal"]
 
@@ -41,7 +44,7 @@ class _Ranking:
 
 async def semantic_search(
     ctx: Ctx,
-    table: Annotated[str, Field(description="table to search")],
+    table: Annotated[Name, Field(description="table to search")],
     query: Annotated[
         str | None, Field(description="what to look for, in plain language (embedded by the server)")
     ] = None,
@@ -55,11 +58,11 @@ async def semantic_search(
         Field(description="SQL boolean expression on the table's columns, e.g. metadata->>'lang' = 'en'"),
     ] = None,
     columns: Annotated[
-        list[str] | None, Field(description="columns to return; all non-vector columns when omitted")
+        list[Name] | None, Field(description="columns to return; all non-vector columns when omitted")
     ] = None,
     workspace: WorkspaceArg = None,
     text_column: Annotated[
-        str | None, Field(description="text column for keyword (BM25) relevance; turns on hybrid ranking")
+        Name | None, Field(description="text column for keyword (BM25) relevance; turns on hybrid ranking")
     ] = None,
     hybrid_weight: Annotated[
         float | None,
@@ -68,7 +71,7 @@ async def semantic_search(
         ),
     ] = None,
     vector_column: Annotated[
-        str | None, Field(description="vector column to rank by; found automatically when the table has one")
+        Name | None, Field(description="vector column to rank by; found automatically when the table has one")
     ] = None,
 ) -> RowsResult:
     """Find the rows most relevant to `query` (text) or `vector`, best first, with a `score` column.

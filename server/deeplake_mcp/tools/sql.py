@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlparse
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
-from sqlparse import tokens as T
 
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, Verdict, classify
 from deeplake_mcp.output import RowsResult, shape_rows
 from deeplake_mcp.runtime import Runtime
-from deeplake_mcp.tools._common import Ctx, runtime, timeout_ms, tool_error
-from deeplake_mcp.tools.catalog import WorkspaceArg, forget_schemas
+from deeplake_mcp.tools._common import Ctx, WorkspaceArg, runtime, timeout_ms, tool_error, without_terminator
+from deeplake_mcp.tools.catalog import forget_schemas
 
 __all__ = ["StatementResult", "execute_sql", "query"]
 
@@ -130,17 +128,5 @@ def _limit_wrapped(sql: str, statement: str, limit: int) -> str | None:
     """
     if statement not in _WRAPPABLE:
         return None
-    body = _without_terminator(sql)
+    body = without_terminator(sql)
     return f"SELECT * FROM (\n{body}\n) AS _deeplake_mcp_q LIMIT {int(limit)}"
-
-
-def _without_terminator(sql: str) -> str:
-    """The statement text without its final ``;`` (the guard allows only a trailing one)."""
-    tokens = list(sqlparse.lexer.tokenize(sql))  # type: ignore[no-untyped-call]
-    for i in range(len(tokens) - 1, -1, -1):
-        ttype, value = tokens[i]
-        if ttype is T.Punctuation and value == ";":
-            return "".join(v for _, v in tokens[:i]) + "".join(v for _, v in tokens[i + 1 :])
-        if ttype not in T.Whitespace and ttype not in T.Comment and ttype is not T.Newline:
-            break
-    return sql

@@ -8,16 +8,10 @@ from typing import Annotated
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from deeplake_mcp.deeplake import (
-    DeepLakeAPIError,
-    DeepLakeConnectionError,
-    DeepLakeError,
-    DeepLakeTimeoutError,
-)
+from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, check_tql
 from deeplake_mcp.output import RowsResult, shape_rows
-from deeplake_mcp.runtime import Runtime
-from deeplake_mcp.tools._common import Ctx, runtime
+from deeplake_mcp.tools._common import Ctx, Dialect, runtime, tool_error, without_terminator
 
 __all__ = ["tql_query"]
 
@@ -52,35 +46,16 @@ async def tql_query(
     if verdict.cls is not StatementClass.READ:
         raise ToolError(f"Refused by the TQL guard: {verdict.reason}; {verdict.hint}")
     limit = max_rows or rt.settings.max_rows
-    capped = f"SELECT * FROM (\n{_without_terminator(query)}\n) LIMIT {int(limit) + 1}"
+    capped = f"SELECT * FROM (\n{without_terminator(query)}\n) LIMIT {int(limit) + 1}"
     try:
         result = await rt.tensordb.tql_query(capped, as_list=as_list)
         columns, rows = result.table()
     except DeepLakeError as exc:
-        raise _tool_error(rt, exc) from exc
+        raise await tool_error(rt, exc, workspace=rt.settings.workspace, dialect=TQL) from exc
     return shape_rows(columns, rows, max_rows=limit, max_chars=rt.settings.max_result_chars)
 
 
-def _without_terminator(query: str) -> str:
-    """The query without its trailing ``;`` (the guard allows no comments, so it ends the text)."""
-    text = query.rstrip()
-    return text[:-1] if text.endswith(";") else text
-
-
-def _tool_error(rt: Runtime, exc: DeepLakeError) -> ToolError:
-    if isinstance(exc, DeepLakeTimeoutError):
-        return ToolError(f"{exc} Narrow the query (WHERE, LIMIT) or raise DEEPLAKE_MCP_QUERY_TIMEOUT.")
-    if isinstance(exc, DeepLakeConnectionError):
-        where = "DEEPLAKE_TENSORDB_URL" if rt.backend == "cloud" else "the embedded Tensor Database"
-        return ToolError(f"{exc}. Check {where} and the network, then try again.")
-    if isinstance(exc, DeepLakeAPIError) and exc.status_code == 400 and exc.message:
-        return ToolError(f"The TQL query failed: {exc.message.rstrip('. ')}{_hint(exc.message)}")
-    if isinstance(exc, DeepLakeAPIError) and exc.status_code == 501 and exc.message:
-        return ToolError(exc.message)
-    return ToolError(str(exc))
-
-
-def _hint(message: str) -> str:
+def _tql_hint(message: str, workspace: str) -> str:
     missing = _MISSING_TENSOR.search(message)
     if missing:
         return (
@@ -90,3 +65,6 @@ def _hint(message: str) -> str:
     if "syntax error" in message.lower():
         return '. TQL reads SELECT … FROM "hub://org/dataset" [WHERE …] [ORDER BY …] [LIMIT n]'
     return ""
+
+
+TQL = Dialect("The TQL query failed", "DEEPLAKE_TENSORDB_URL", "the embedded Tensor Database", _tql_hint)

@@ -10,9 +10,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import ConflictError, DeepLakeError
+from deeplake_mcp.descriptions import ColumnInfo
 from deeplake_mcp.files import UnreadableFile, read_under
-from deeplake_mcp.tools._common import Ctx, runtime, tool_error
-from deeplake_mcp.tools.catalog import ColumnInfo, WorkspaceArg, describe
+from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, runtime, tool_error
+from deeplake_mcp.tools.catalog import describe
 
 __all__ = ["MAX_UPLOAD_BYTES", "UploadResult", "upload_file"]
 
@@ -29,7 +30,7 @@ class UploadResult(BaseModel):
 
 async def upload_file(
     ctx: Ctx,
-    table: Annotated[str, Field(description="name of the new table")],
+    table: Annotated[Name, Field(description="name of the new table")],
     content: Annotated[
         str | None,
         Field(description="the file's text: CSV with a header row, a JSON array of objects, or JSONL"),

@@ -8,15 +8,17 @@ import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
+from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES, insert_statement
-from deeplake_mcp.tools._common import Ctx, known_names, runtime, tool_error
-from deeplake_mcp.tools.catalog import TableDescription, WorkspaceArg, described, forget_schemas
+from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, known_names, runtime, tool_error
+from deeplake_mcp.tools.catalog import described, forget_schemas
 
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
@@ -40,14 +42,14 @@ class InsertResult(BaseModel):
 
 async def insert_rows(
     ctx: Ctx,
-    table: Annotated[str, Field(description="table to insert into")],
+    table: Annotated[Name, Field(description="table to insert into")],
     rows: Annotated[
         list[dict[str, Any]],
         Field(description="rows as objects keyed by column name; vectors as lists of numbers, JSON as objects"),
     ],
     workspace: WorkspaceArg = None,
     embed: Annotated[
-        dict[str, str] | None,
+        dict[Name, Name] | None,
         Field(description='embed text server-side: {"vector_column": "text_column"}, e.g. {"embedding": "content"}'),
     ] = None,
 ) -> InsertResult:
@@ -80,6 +82,15 @@ async def insert_rows(
             except DeepLakeError as exc:
                 detail = str(await tool_error(rt, exc, workspace=ws, table=table))
                 raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
+            except anyio.get_cancelled_exc_class():
+                # The caller is gone and will not read a reply, so the log keeps the account.
+                in_flight = "may or may not have been written" if rt.backend == "cloud" else "were not written"
+                log.warning(
+                    "insert_rows into %s.%s was cancelled: rows[0:%d] were written, rows[%d:%d] %s, rows[%d:%d] "
+                    "were not attempted",
+                    ws, table, start, start, end, in_flight, end, len(rows),
+                )  # fmt: skip
+                raise
             written = end
             done = written + len(rows) * len(embed or {})
             await ctx.report_progress(done, _work(rows, embed), f"inserted {written} of {len(rows)} rows")
