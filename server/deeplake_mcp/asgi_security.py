@@ -19,7 +19,6 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "BearerAuth",
     "BodyLimit",
-    "BodyTooLarge",
     "HostCheck",
     "Reject",
     "StreamLimits",
@@ -115,23 +114,21 @@ def _split_host(host: str) -> tuple[str, str | None]:
     return (name, port) if sep and name else (host, None)
 
 
-class BodyTooLarge(Exception):
-    """The request body passed the cap while the app was reading it."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than {limit} bytes")
-        self.limit = limit
-
-
 class BodyLimit:
-    """Cap request bodies at ``max_bytes``: 413 at once for a larger ``Content-Length``; a body that grows
-    past it while being read raises ``BodyTooLarge`` inside the app (which should answer 413), and is
-    answered 413 here if the app did not."""
+    """Cap request bodies at ``max_bytes`` and their pace at ``read_timeout`` seconds per chunk.
 
-    def __init__(self, app: ASGIApp, max_bytes: int, *, reject: Reject) -> None:
+    A larger ``Content-Length`` gets 413 at once. A body that grows past the cap while being read
+    gets 413, and one that stalls 408, answered here before the app answers anything; the app then
+    sees the body end there (and, if it reads on, the client leave), and whatever it still sends is
+    dropped. So a slow or abandoned client cannot hold a worker, and an oversized body is never held
+    whole.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, *, reject: Reject, read_timeout: float = 30.0) -> None:
         self.app = app
         self._max = max_bytes
         self._reject = reject
+        self._read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,28 +139,44 @@ class BodyLimit:
             await self._too_large()(scope, receive, send)
             return
         seen = 0
-        started = False
+        body_done = answered = started = False
+
+        async def refuse(response: Response) -> Message:
+            nonlocal answered
+            if not started and not answered:
+                answered = True
+                await response(scope, receive, send)
+            return {"type": "http.request", "body": b"", "more_body": False}
 
         async def capped_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if answered:
+                return {"type": "http.disconnect"}
+            if body_done:  # after the body, receive() only waits for a disconnect: no deadline
+                return await receive()
+            with anyio.move_on_after(self._read_timeout) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                return await refuse(self._reject(408, "REQUEST_TIMEOUT", "the request body stalled; send it whole"))
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if seen > self._max:
-                    raise BodyTooLarge(self._max)
+                    return await refuse(self._too_large())
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if answered:
+                return  # the app answers a client that is gone for it
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, capped_receive, tracked_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await self._too_large()(scope, receive, send)
+        except Exception:
+            if not answered:
+                raise  # the app's own failure; after a refusal, its reaction to the "disconnect" is moot
 
     def _too_large(self) -> Response:
         return self._reject(413, "PAYLOAD_TOO_LARGE", f"the request body is larger than {self._max} bytes")

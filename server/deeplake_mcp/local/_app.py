@@ -36,11 +36,11 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from deeplake_mcp.asgi_security import BearerAuth, BodyLimit, BodyTooLarge, HostCheck
+from deeplake_mcp.asgi_security import BearerAuth, BodyLimit, HostCheck
 from deeplake_mcp.deeplake import READ_ONLY_HEADER
 from deeplake_mcp.guard import StatementClass, classify
 
@@ -100,7 +100,7 @@ def create_app(backend: LocalBackend, *, exposure: Exposure | None = None) -> St
         middleware=_middleware(exposure) if exposure is not None else [],
         exception_handlers={
             LocalAPIError: _api_error,
-            BodyTooLarge: _too_large,
+            ClientDisconnect: _client_gone,
             HTTPException: _http_error,
             Exception: _unexpected_error,
         },
@@ -388,9 +388,9 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
-async def _too_large(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BodyTooLarge)
-    return error_response(413, "PAYLOAD_TOO_LARGE", str(exc))
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """Nobody reads this answer (the client left, or the body cap answered it already)."""
+    return Response(status_code=499)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
