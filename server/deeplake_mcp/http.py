@@ -14,7 +14,8 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from deeplake_mcp.asgi_security import LOOPBACK_HOSTS, BearerAuth
+from deeplake_mcp.asgi_security import LOOPBACK_HOSTS
+from deeplake_mcp.auth import protect, split_tokens
 from deeplake_mcp.settings import Settings, reveal
 
 __all__ = ["local_api_app", "mcp_http_app", "serve_http"]
@@ -28,7 +29,7 @@ def _reject(status: int, code: str, message: str) -> Response:
 
 
 def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
-    """The stateless streamable-HTTP app, with Host checks and the optional bearer token."""
+    """The stateless streamable-HTTP app, with Host checks and, when configured, authentication."""
     security = None
     if not settings.binds_loopback or settings.allowed_hosts:
         hosts = [f"{settings.host}:*", "127.0.0.1:*", "localhost:*", *settings.allowed_hosts]
@@ -40,8 +41,8 @@ def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         transport_security=security,
         host=settings.host,
     )
-    if settings.http_token is not None:
-        app = BearerAuth(app, [settings.http_token.get_secret_value()], reject=_reject)
+    if settings.http_auth_enabled:
+        app = protect(app, settings)
     return app
 
 
@@ -73,7 +74,7 @@ def local_api_app(settings: Settings, *, port: int) -> Starlette:
     token = reveal(settings.http_token)
     hosts = [f"{name}:{port}" for name in (*LOOPBACK_HOSTS, settings.host)] + list(settings.allowed_hosts)
     exposure = Exposure(
-        tokens=[token] if token else [], allowed_hosts=hosts, max_body_bytes=settings.max_body_mb * 2**20
+        tokens=split_tokens(token) if token else [], allowed_hosts=hosts, max_body_bytes=settings.max_body_mb * 2**20
     )
     inner: list[ASGIApp] = []
 
