@@ -10,13 +10,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 
 @dataclass
@@ -91,23 +92,30 @@ class FaultServer:
 
 
 @contextmanager
-def running(server: FaultServer) -> Iterator[FaultServer]:
-    """Serve ``server`` with uvicorn on a free loopback port in a background thread."""
+def serving(app: ASGIApp, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a background thread; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(server.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not uv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("fault server did not start")
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
-    server.url = f"http://127.0.0.1:{port}"
     try:
-        yield server
+        yield f"http://127.0.0.1:{port}"
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def running(server: FaultServer) -> Iterator[FaultServer]:
+    """Serve ``server`` with uvicorn on a free loopback port in a background thread."""
+    with serving(server.app()) as url:
+        server.url = url
+        yield server

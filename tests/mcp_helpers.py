@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
 from deeplake_mcp.settings import Settings, load_settings
@@ -31,3 +37,29 @@ def payload(result: CallToolResult) -> Any:
 
 def error_text(result: CallToolResult) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+"""A bare ``initialize`` request, for tests that look at the HTTP answer itself."""
+
+
+async def post_initialize(url: str, token: str | None = None, scheme: str = "Bearer") -> httpx.Response:
+    """POST ``initialize`` to an MCP endpoint, with ``Authorization: <scheme> <token>`` when given."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"{scheme} {token}"
+    async with httpx.AsyncClient() as http:
+        return await http.post(url, json=INITIALIZE, headers=headers)
+
+
+@asynccontextmanager
+async def bearer_client(url: str, token: str, mode: str) -> AsyncIterator[Client]:
+    """The SDK client over streamable HTTP, sending ``token``; ``mode`` is the protocol era (auto, legacy)."""
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+        yield client

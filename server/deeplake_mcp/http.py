@@ -25,7 +25,8 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from deeplake_mcp.asgi_security import LOOPBACK_HOSTS, BearerAuth, BodyLimit, StreamLimits
+from deeplake_mcp.asgi_security import LOOPBACK_HOSTS, BodyLimit, StreamLimits
+from deeplake_mcp.auth import protect, split_tokens
 from deeplake_mcp.errors import StartupError
 from deeplake_mcp.settings import Settings, reveal
 
@@ -42,7 +43,8 @@ def _reject(status: int, code: str, message: str) -> Response:
 
 
 def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
-    """The stateless streamable-HTTP app: Host checks, bounded bodies and streams, the optional bearer token."""
+    """The stateless streamable-HTTP app: Host checks, bounded bodies and streams and, when configured,
+    authentication (bearer tokens, OAuth)."""
     security = None
     if not settings.binds_loopback or settings.allowed_hosts:
         hosts = [f"{settings.host}:*", "127.0.0.1:*", "localhost:*", *settings.allowed_hosts]
@@ -64,14 +66,19 @@ def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         reject=_reject,
     )
     app = BodyLimit(app, max_body, reject=_reject)
-    if settings.http_token is not None:
-        app = BearerAuth(app, [settings.http_token.get_secret_value()], reject=_reject)
+    if settings.http_auth_enabled:
+        app = protect(app, settings)
     return app
 
 
-def check_http_exposure(settings: Settings, *, port: int | None = None) -> None:
-    """Refuse to serve beyond loopback without authentication, and a port that is taken (StartupError)."""
-    if not settings.binds_loopback and settings.http_token is None:
+def check_http_exposure(settings: Settings, *, port: int | None = None, authenticated: bool | None = None) -> None:
+    """Refuse to serve beyond loopback without authentication, and a port that is taken (StartupError).
+
+    ``authenticated`` defaults to whether the MCP endpoint's authentication is configured.
+    """
+    if authenticated is None:
+        authenticated = settings.http_auth_enabled
+    if not settings.binds_loopback and not authenticated:
         if not settings.allow_unauthenticated:
             raise StartupError(
                 f"refusing to serve HTTP on {settings.host} without authentication: anyone who reaches the port "
@@ -95,7 +102,7 @@ async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
 async def serve_local_api(settings: Settings) -> None:
     """``deeplake-mcp local-api``: the embedded REST API over HTTP until SIGTERM or SIGINT."""
     port = settings.port if "port" in settings.model_fields_set else LOCAL_API_PORT
-    check_http_exposure(settings, port=port)
+    check_http_exposure(settings, port=port, authenticated=settings.http_token is not None)  # its only auth
     if settings.http_token is None:
         log.warning("local-api has no token: every user and program on this machine can use it")
     log.info("local Deep Lake API on http://%s:%d (data in %s)", settings.host, port, settings.data_dir)
@@ -114,7 +121,7 @@ def local_api_app(settings: Settings, *, port: int) -> Starlette:
     token = reveal(settings.http_token)
     hosts = [f"{name}:{port}" for name in (*LOOPBACK_HOSTS, settings.host)] + list(settings.allowed_hosts)
     exposure = Exposure(
-        tokens=[token] if token else [], allowed_hosts=hosts, max_body_bytes=settings.max_body_mb * 2**20
+        tokens=split_tokens(token) if token else [], allowed_hosts=hosts, max_body_bytes=settings.max_body_mb * 2**20
     )
     inner: list[ASGIApp] = []
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -39,6 +40,11 @@ __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_di
 
 _ENV_PREFIX = "DEEPLAKE_MCP_"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_SCOPES: Mapping[str, AccessMode] = {  # OAuth scope -> the access mode it grants
+    "deeplake:read": AccessMode.READ_ONLY,
+    "deeplake:write": AccessMode.READ_WRITE,
+    "deeplake:admin": AccessMode.DESTRUCTIVE,
+}
 
 
 class Backend(StrEnum):
@@ -103,7 +109,6 @@ class Settings(BaseModel):
     transport: Literal["stdio", "http"] = Field("stdio", description="stdio or http")
     host: str = Field("127.0.0.1", min_length=1, description="HTTP bind address")
     port: int = Field(8000, ge=0, le=65_535, description="HTTP port")
-    http_token: SecretStr | None = Field(None, description="bearer token HTTP clients must send")
     allow_unauthenticated: bool = Field(
         False, description="serve HTTP beyond loopback without authentication (anyone who reaches it gets the tools)"
     )
@@ -111,6 +116,23 @@ class Settings(BaseModel):
     http_streams: int = Field(64, ge=1, le=100_000, description="open event streams (GET /mcp) at most, in all")
     http_streams_per_client: int = Field(4, ge=1, le=10_000, description="open event streams at most, per client")
     http_stream_timeout: float = Field(300.0, gt=0, le=86_400, description="seconds an event stream stays open")
+    http_token: SecretStr | None = Field(
+        None, description="bearer tokens HTTP clients may send (comma-separated: several are valid at once)"
+    )
+    http_token_file: Path | None = Field(
+        None, description="file of bearer tokens, one a line (# comments), re-read when it changes"
+    )
+    oauth_issuer: str | None = Field(
+        None, description="OAuth authorization server whose JWT access tokens are accepted"
+    )
+    oauth_jwks_url: str | None = Field(None, description="its JWKS URL (default: from the issuer's metadata)")
+    oauth_audience: str | None = Field(None, description="the aud tokens must carry (default: oauth_resource_url)")
+    oauth_resource_url: str | None = Field(
+        None, description="this MCP endpoint's public URL, e.g. https://mcp.example.com/mcp (the OAuth resource)"
+    )
+    oauth_scopes: dict[str, AccessMode] = Field(
+        default_factory=lambda: dict(DEFAULT_SCOPES), description="OAuth scope -> the access mode it grants"
+    )
     allowed_hosts: tuple[str, ...] = Field((), description="extra Host headers accepted over HTTP")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="stderr log level")
     admin_tools: bool = Field(False, description="also list workspace and member administration tools")
@@ -141,6 +163,40 @@ class Settings(BaseModel):
             return tuple(h.strip() for h in value.split(",") if h.strip())
         return value
 
+    @field_validator("oauth_issuer", "oauth_jwks_url", "oauth_resource_url")
+    @classmethod
+    def _oauth_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+            raise ValueError("must be an https:// URL (http:// only for 127.0.0.1, localhost or ::1)")
+        if not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be a URL with a host and without ?query or #fragment")
+        return value
+
+    @field_validator("oauth_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "deeplake:read=read-only, deeplake:write=read-write"
+            pairs = (item.partition("=") for item in value.split(",") if item.strip())
+            return {scope.strip(): mode.strip() for scope, _, mode in pairs}
+        return value
+
+    @field_validator("oauth_scopes")
+    @classmethod
+    def _scopes_cover_every_mode(cls, value: dict[str, AccessMode]) -> dict[str, AccessMode]:
+        bad = [scope for scope in value if not scope or any(c.isspace() or c in '\\"' for c in scope)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a scope name (no spaces, quotes or backslashes)")
+        missing = [mode.value for mode in AccessMode if mode not in value.values()]
+        if missing:
+            raise ValueError(
+                f"no scope grants {', '.join(missing)}; map one scope to each access mode, "
+                "e.g. deeplake:read=read-only,deeplake:write=read-write,deeplake:admin=destructive"
+            )
+        return value
+
     @field_validator("upload_dirs", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
@@ -168,6 +224,11 @@ class Settings(BaseModel):
     def binds_loopback(self) -> bool:
         return self.host in _LOOPBACK
 
+    @property
+    def http_auth_enabled(self) -> bool:
+        """Whether HTTP clients must authenticate: static tokens or an OAuth issuer are configured."""
+        return bool(self.http_token or self.http_token_file or self.oauth_issuer)
+
     def summary(self) -> dict[str, Any]:
         """What the server runs with, safe to log and to show (no secrets)."""
         return {
@@ -181,6 +242,12 @@ class Settings(BaseModel):
             "api_key": "set" if self.api_key else "not set",
             "postgres": "external" if self.postgres_url else "embedded",
             "embedder": self.embedder,
+            "http_auth": "+".join(
+                kind
+                for kind, on in (("tokens", self.http_token or self.http_token_file), ("oauth", self.oauth_issuer))
+                if on
+            )
+            or "none",
         }
 
 
@@ -252,12 +319,24 @@ def load_settings(
         )
     if settings.backend is Backend.CLOUD and not settings.api_key:
         raise SettingsError("backend 'cloud' needs an API key: set DEEPLAKE_API_KEY")
+    _check_oauth(settings)
     if settings.embedder == "openai" and not (settings.embedding_url and settings.embedding_model):
         raise SettingsError(
             "embedder 'openai' needs DEEPLAKE_MCP_EMBEDDING_URL (e.g. http://localhost:11434/v1) "
             "and DEEPLAKE_MCP_EMBEDDING_MODEL"
         )
     return settings
+
+
+def _check_oauth(settings: Settings) -> None:
+    if settings.oauth_issuer and not settings.oauth_resource_url:
+        raise SettingsError(
+            "DEEPLAKE_MCP_OAUTH_ISSUER needs DEEPLAKE_MCP_OAUTH_RESOURCE_URL: the URL clients use for this "
+            "endpoint, e.g. https://mcp.example.com/mcp (the token audience and RFC 9728 resource)"
+        )
+    stray = [key for key in ("oauth_jwks_url", "oauth_audience", "oauth_resource_url") if getattr(settings, key)]
+    if stray and not settings.oauth_issuer:
+        raise SettingsError(f"{ENV_NAMES[stray[0]]} has no effect without DEEPLAKE_MCP_OAUTH_ISSUER")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -111,6 +111,6 @@ def _required(value: str | None, arg: str, action: str) -> str:
 def _require_destructive(rt: Runtime, what: str) -> None:
     if not rt.policy.allows(StatementClass.DESTRUCTIVE):
         raise ToolError(
-            f"Refused: {what} is destructive; this server runs with --access {rt.settings.access.value}; "
-            "an operator can enable destructive access (--access destructive)."
+            f"Refused: {what} is destructive, and this call has {rt.policy.mode.value} access; it needs destructive "
+            "access (the server's --access destructive, and a token that grants it)."
         )

@@ -21,7 +21,7 @@ class ServerInfo(BaseModel):
     backend: str = Field(description="local (embedded, offline) or cloud (managed Deep Lake API)")
     location: str = Field(description="API URL, or the embedded backend's data directory")
     default_workspace: str
-    access: str = Field(description="read-only, read-write or destructive")
+    access: str = Field(description="read-only, read-write or destructive: --access, or less for a limited token")
     allowed_statement_classes: list[str]
     limits: dict[str, Any]
     embedder: dict[str, Any] = Field(description="the text embedder: name, dimensions, whether it is loaded")
@@ -43,7 +43,7 @@ async def server_info(ctx: Ctx) -> ServerInfo:
         backend=rt.backend,
         location=rt.location,
         default_workspace=rt.settings.workspace,
-        access=rt.settings.access.value,
+        access=rt.policy.mode.value,
         allowed_statement_classes=[c.label for c in rt.policy.allowed_classes],
         limits={
             "max_rows": rt.settings.max_rows,

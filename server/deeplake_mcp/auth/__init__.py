@@ -1,0 +1,17 @@
+"""Authentication for the HTTP transport, and the per-request access it implies.
+
+- :func:`protect` puts the streamable-HTTP app behind bearer tokens: static tokens
+  (``DEEPLAKE_MCP_HTTP_TOKEN``, ``DEEPLAKE_MCP_HTTP_TOKEN_FILE``) and, with ``DEEPLAKE_MCP_OAUTH_ISSUER``,
+  JWT access tokens from that issuer, as an OAuth 2.1 resource server with RFC 9728 metadata.
+- :class:`CallerAccess` gives each request the lower of the server's ``--access`` and what its token's
+  scopes grant (``DEEPLAKE_MCP_OAUTH_SCOPES``).
+
+stdio is unaffected: no token, the server's own mode.
+"""
+
+from ._access import CallerAccess
+from ._errors import AuthSetupError
+from ._http import protect
+from ._static import split_tokens
+
+__all__ = ["AuthSetupError", "CallerAccess", "protect", "split_tokens"]
