@@ -8,9 +8,12 @@ Stage one, :func:`classify`, is pure: it maps SQL text to a :class:`StatementCla
     verdict.allowed  # False
     verdict.reason   # "DELETE is destructive; this server runs with --access read-only; ..."
 
-The rules are in shared/sql-guard-policy.md.
+Functions are reads only when the shipped catalogue (``catalog.tsv``, generated from PostgreSQL
+18 and pgvector by ``scripts/gen_function_catalog.py``) knows them to be. The rules are in
+shared/sql-guard-policy.md (section 2, policy v3, amends section 1).
 """
 
+from ._calls import parse_read_functions
 from ._classes import AccessMode, Classification, StatementClass
 from ._classify import classify
 from ._cli import run_check_sql
@@ -29,5 +32,6 @@ __all__ = [
     "check_tql",
     "classify",
     "hub_sources",
+    "parse_read_functions",
     "run_check_sql",
 ]
