@@ -259,14 +259,17 @@ class _Walk:
             self.best = worst(self.best, finding)
 
     def fields(self, value: Any, reading: bool, skip: str = "") -> None:
-        """Queue every nested dict or list of ``value`` under its key (list items under "")."""
+        """Queue every nested dict or list of ``value`` under its key (list items under "").
+
+        They are queued last first, so that the walk meets constructs in the order of the text.
+        """
         push = self.stack.append
         if type(value) is dict:
-            for key, item in value.items():
+            for key, item in reversed(value.items()):
                 if (type(item) is dict or type(item) is list) and key != skip:
                     push((key, item, reading))
         elif type(value) is list:
-            for item in value:
+            for item in reversed(value):
                 if type(item) is dict or type(item) is list:
                     push(("", item, reading))
 

@@ -64,6 +64,7 @@ _NAMES = {
     "AlterTSConfigurationStmt": (("cfgname", _OTHER),),
     "AlterOperatorStmt": (("opername", _OTHER),),
 }
+_REINDEX_SCHEMAS = frozenset({"REINDEX_OBJECT_SCHEMA", "REINDEX_OBJECT_SYSTEM"})
 # Plain-text fields that name a schema.
 _SCHEMA_FIELDS = {
     "CreateSchemaStmt": "schemaname",
@@ -111,6 +112,8 @@ def _named(statement: str, body: dict[str, Any]) -> Iterator[tuple[list[str], st
             yield names, kind
     if statement in _SCHEMA_FIELDS and body.get(_SCHEMA_FIELDS[statement]):
         yield [str(body[_SCHEMA_FIELDS[statement]])], _SCHEMA
+    if statement == "ReindexStmt" and body.get("kind") in _REINDEX_SCHEMAS:
+        yield [str(body.get("name") or "pg_catalog")], _SCHEMA  # REINDEX SYSTEM: the system catalogs
     for option in body.get("options", ()) if statement.endswith(("ExtensionStmt", "DefaultPrivilegesStmt")) else ():
         element = option.get("DefElem", {})
         if element.get("defname") in ("schema", "schemas"):
@@ -143,10 +146,13 @@ def _object_names(item: Any) -> list[str]:
 
 def _check(names: Sequence[str], kind: str) -> Finding | None:
     display = ".".join(names)
-    if any(_system_schema(part) for part in names[:-1]) or (kind == _SCHEMA and _system_schema(names[-1])):
+    if kind == _SCHEMA and _system_schema(names[-1]):
+        return never(f"target schema {display} is a system or internal schema", _HINT, subject=f"changing {display}")
+    if any(_system_schema(part) for part in names[:-1]):
         return never(f"target {display} in a system or internal schema", _HINT, subject=f"changing {display}")
     if len(names) == 1 and _system_object(names[0].lower(), kind):
-        return never(f"target {display} names a system catalog object", _HINT, subject=f"changing {display}")
+        what = "catalog" if kind == _RELATION else kind
+        return never(f"target {display} names a system {what} in pg_catalog", _HINT, subject=f"changing {display}")
     return None
 
 
