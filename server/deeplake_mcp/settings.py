@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from deeplake_mcp.deeplake import DEFAULT_API_URL, DEFAULT_TENSORDB_URL
-from deeplake_mcp.guard import AccessMode
+from deeplake_mcp.guard import DEFAULT_ACCESS, AccessMode, parse_read_functions
 
 __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings"]
 
@@ -74,7 +74,7 @@ class Settings(BaseModel):
     )
     org_id: str | None = Field(None, description="organisation id sent as X-Activeloop-Org-Id")
     workspace: str = Field("default", min_length=1, description="default workspace for tools")
-    access: AccessMode = Field(AccessMode.READ_WRITE, description="read-only, read-write or destructive")
+    access: AccessMode = Field(DEFAULT_ACCESS, description="read-only, read-write or destructive")
     data_dir: Path = Field(default_factory=default_data_dir, description="embedded backend data")
     backend: Backend = Field(Backend.AUTO, description="auto, cloud or local")
     max_rows: int = Field(100, ge=1, le=10_000, description="rows returned by query tools at most")
@@ -87,6 +87,9 @@ class Settings(BaseModel):
     port: int = Field(8000, ge=0, le=65_535, description="HTTP port")
     http_token: SecretStr | None = Field(None, description="bearer token HTTP clients must send")
     allowed_hosts: tuple[str, ...] = Field((), description="extra Host headers accepted over HTTP")
+    read_functions: tuple[str, ...] = Field(
+        (), description="functions the SQL guard may treat as reads (name or schema.name); never internal or X ones"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="stderr log level")
     admin_tools: bool = Field(False, description="also list workspace and member administration tools")
     embedder: Literal["local", "openai", "none"] = Field(
@@ -109,12 +112,17 @@ class Settings(BaseModel):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "read_functions", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(h.strip() for h in value.split(",") if h.strip())
         return value
+
+    @field_validator("read_functions")
+    @classmethod
+    def _read_functions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(parse_read_functions(value)))
 
     @property
     def effective_backend(self) -> Literal["cloud", "local"]:

@@ -14,7 +14,7 @@ shared/sql-guard-policy.md (section 2, policy v3, amends section 1).
 """
 
 from ._calls import parse_read_functions
-from ._classes import AccessMode, Classification, StatementClass
+from ._classes import DEFAULT_ACCESS, AccessMode, Classification, StatementClass
 from ._classify import classify
 from ._cli import run_check_sql
 from ._filter import check_filter
@@ -22,6 +22,7 @@ from ._policy import Policy, Verdict
 from ._tql import HubSource, check_tql, hub_sources
 
 __all__ = [
+    "DEFAULT_ACCESS",
     "AccessMode",
     "Classification",
     "HubSource",

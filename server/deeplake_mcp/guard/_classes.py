@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-__all__ = ["AccessMode", "Classification", "StatementClass"]
+__all__ = ["DEFAULT_ACCESS", "AccessMode", "Classification", "StatementClass"]
 
 
 class StatementClass(enum.IntEnum):
@@ -29,6 +29,10 @@ class AccessMode(enum.StrEnum):
     READ_ONLY = "read-only"
     READ_WRITE = "read-write"
     DESTRUCTIVE = "destructive"
+
+
+DEFAULT_ACCESS = AccessMode.READ_WRITE
+"""The access mode of ``serve`` and ``check-sql`` when none is given; destructive is the opt-in."""
 
 
 @dataclass(frozen=True)

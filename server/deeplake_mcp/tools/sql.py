@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlparse import tokens as T
 
 from deeplake_mcp.deeplake import DeepLakeError
-from deeplake_mcp.guard import StatementClass, Verdict, classify
+from deeplake_mcp.guard import StatementClass, Verdict
 from deeplake_mcp.output import RowsResult, shape_rows
 from deeplake_mcp.tools._common import Ctx, runtime, timeout_ms, tool_error
 from deeplake_mcp.tools.catalog import WorkspaceArg, forget_schemas
@@ -54,7 +54,7 @@ async def query(
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    analysed = classify(sql)
+    analysed = rt.policy.classify(sql)
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
     if verdict.cls is not StatementClass.READ:
@@ -81,7 +81,7 @@ async def execute_sql(
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    analysed = classify(sql)
+    analysed = rt.policy.classify(sql)
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
     try:
