@@ -18,7 +18,7 @@ from ._calls import call_finding, operator_finding, reference_finding, sample_me
 from ._classes import Finding, StatementClass, never, worst
 from ._functions import X_EXTENSIONS, body_finding, language_finding
 from ._pglast import AVAILABLE, parser, syntax_error
-from ._targets import name_targets, relation_target
+from ._targets import locked_relations, name_targets, relation_target
 
 __all__ = ["AVAILABLE", "Opinion", "is_where_only", "json_nodes", "second_opinion"]
 
@@ -93,6 +93,7 @@ _LOCKS = {
     "LCS_FORKEYSHARE": "FOR KEY SHARE",
 }
 _MODIFYING = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+_NOT_READ = frozenset({"intoClause", "larg", "rarg"})
 _NOT_OPERATORS = frozenset({"AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_NOT_BETWEEN_SYM"})
 
 
@@ -258,7 +259,7 @@ class _Walk:
         if finding is not None:
             self.best = worst(self.best, finding)
 
-    def fields(self, value: Any, reading: bool, skip: str = "") -> None:
+    def fields(self, value: Any, reading: bool, skip: str | frozenset[str] = "") -> None:
         """Queue every nested dict or list of ``value`` under its key (list items under "").
 
         They are queued last first, so that the walk meets constructs in the order of the text.
@@ -266,7 +267,7 @@ class _Walk:
         push = self.stack.append
         if type(value) is dict:
             for key, item in reversed(value.items()):
-                if (type(item) is dict or type(item) is list) and key != skip:
+                if (type(item) is dict or type(item) is list) and key not in skip:
                     push((key, item, reading))
         elif type(value) is list:
             for item in reversed(value):
@@ -313,13 +314,19 @@ def _range_var(walk: _Walk, _key: str, node: dict[str, Any], reading: bool) -> N
 
 
 def _select(walk: _Walk, _key: str, node: dict[str, Any], _reading: bool) -> None:
+    """A query reads, except into its INTO target and the rows it locks."""
     if "intoClause" in node:
         walk.found(Finding(_W, "SELECT ... INTO (creates a table)", "SELECT ... INTO"))
         walk.fields(node["intoClause"], False)
     for clause in node.get("lockingClause", ()):
         lock = _LOCKS.get(clause.get("LockingClause", {}).get("strength", ""), "FOR UPDATE")
         walk.found(Finding(_W, f"locking clause ({lock})", f"SELECT ... {lock}"))
-    walk.fields(node, True, skip="intoClause")
+    for relation in locked_relations(node):
+        walk.found(relation_target(relation))
+    for side in ("rarg", "larg"):  # the branches of UNION, INTERSECT and EXCEPT
+        if side in node:
+            walk.stack.append(("SelectStmt", node[side], True))
+    walk.fields(node, True, skip=_NOT_READ)
 
 
 def _modifying(walk: _Walk, key: str, node: dict[str, Any], _reading: bool) -> None:
@@ -373,8 +380,6 @@ _HANDLERS: dict[str, _Handler] = {
     "SortBy": _sort_by,
     "RangeTableSample": _table_sample,
     "SelectStmt": _select,
-    "larg": _select,
-    "rarg": _select,
     "onConflictClause": _on_conflict,
     "TableLikeClause": _reading,
     "ObjectWithArgs": _object_with_args,

@@ -16,7 +16,7 @@ from ._catalog import catalog
 from ._classes import Finding, never
 from ._functions import INTERNAL_SCHEMAS
 
-__all__ = ["name_targets", "relation_target"]
+__all__ = ["locked_relations", "name_targets", "relation_target"]
 
 _HINT = (
     "system catalogs and this server's internal schemas (" + ", ".join(sorted(INTERNAL_SCHEMAS)) + ") "
@@ -78,6 +78,30 @@ def relation_target(node: dict[str, Any]) -> Finding | None:
     relname = str(node.get("relname", ""))
     qualified = [part for part in (node.get("catalogname"), schema, relname) if part]
     return _check([str(part) for part in qualified], _RELATION)
+
+
+def locked_relations(select: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The relations whose rows a ``SELECT ... FOR UPDATE/SHARE [OF ...]`` locks: its targets."""
+    clauses = [clause.get("LockingClause", {}) for clause in select.get("lockingClause", ())]
+    if not clauses:
+        return
+    named = {rel.get("RangeVar", {}).get("relname") for clause in clauses for rel in clause.get("lockedRels", ())}
+    for relation in _from_relations(select.get("fromClause", ())):
+        alias = relation.get("alias", {}).get("aliasname")
+        if not named or relation.get("relname") in named or alias in named:
+            yield relation
+
+
+def _from_relations(items: Any) -> Iterator[dict[str, Any]]:
+    """The relations of a FROM list, through joins and subqueries (a lock reaches into both)."""
+    for item in items:
+        if "RangeVar" in item:
+            yield item["RangeVar"]
+        elif "JoinExpr" in item:
+            yield from _from_relations([item["JoinExpr"].get("larg", {}), item["JoinExpr"].get("rarg", {})])
+        elif "RangeSubselect" in item:
+            subquery = item["RangeSubselect"].get("subquery", {}).get("SelectStmt", {})
+            yield from _from_relations(subquery.get("fromClause", ()))
 
 
 def name_targets(statement: str, body: dict[str, Any]) -> Finding | None:
