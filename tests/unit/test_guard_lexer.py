@@ -149,6 +149,24 @@ def test_masking(sql: str, masked: str) -> None:
     assert len(masked) == len(sql)
 
 
+VECTOR = ", ".join(["-1.5e3", "+2", ".5", "7"] * 4)
+
+
+@pytest.mark.parametrize(
+    ("sql", "masked"),
+    [
+        (f"SELECT ARRAY[{VECTOR}]::float4[] <#> e FROM t", "SELECT ARRAY[-0]::float4[] <#> e FROM t"),
+        (f"SELECT ARRAY[{VECTOR}] AS v, 'a' -- ,1,2\n", "SELECT ARRAY[-0] AS v, 'x' -- ,1,2\n"),
+        (f"SELECT {VECTOR} /* , */ , 1; DROP TABLE t", "SELECT -0 /* , */ , 1; DROP TABLE t"),
+        (f"SELECT f({VECTOR}, x)", "SELECT f(-0, x)"),
+        ("SELECT ARRAY[1, 2, 3]", "SELECT ARRAY[1, 2, 3]"),
+    ],
+)
+def test_vector_literals_collapse(sql: str, masked: str) -> None:
+    """Sixteen or more numbers in a row become one: sqlparse need not read every number of a vector."""
+    assert mask_literals(sql) == masked
+
+
 @pytest.mark.parametrize(
     "sql", ["SELECT 'open", 'SELECT "open', "SELECT $$open", "SELECT '' /* open", "SELECT U&'\\zz'"]
 )

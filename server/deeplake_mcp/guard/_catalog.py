@@ -36,7 +36,8 @@ class Catalog:
     """Lookups by name; a name's schema is ``None`` when the SQL left it unqualified."""
 
     functions: dict[str, list[_Overload]] = field(default_factory=lambda: defaultdict(list))
-    operators: dict[str, list[tuple[str, bool, str]]] = field(default_factory=lambda: defaultdict(list))
+    # (name, is_prefix) -> {schema: most dangerous volatility}
+    operators: dict[tuple[str, bool], dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     relations: set[str] = field(default_factory=set)
     types: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     sample_methods: set[str] = field(default_factory=set)
@@ -59,8 +60,8 @@ class Catalog:
         """The most dangerous volatility of the prefix or infix operators called ``name``."""
         found = [
             volatility
-            for where, is_prefix, volatility in self.operators.get(name, ())
-            if _reaches(schema, where) and is_prefix is prefix
+            for where, volatility in self.operators.get((name, prefix), {}).items()
+            if _reaches(schema, where)
         ]
         return max(found, key=_VOLATILITY_ORDER.index) if found else None
 
@@ -90,7 +91,8 @@ def parse(text: str) -> Catalog:
             result.functions[name].append(_Overload(schema, int(low), None if high == "*" else int(high), volatility))
         elif kind == "o":
             left, _right, volatility = rest
-            result.operators[name].append((schema, left == "-", volatility))
+            by_schema = result.operators[name, left == "-"]
+            by_schema[schema] = max(by_schema.get(schema, "i"), volatility, key=_VOLATILITY_ORDER.index)
         elif kind == "r":
             result.relations.add(name)
         elif kind == "t":

@@ -94,6 +94,8 @@ _LOCKS = {
 }
 _MODIFYING = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 _NOT_READ = frozenset({"intoClause", "larg", "rarg"})
+# Names and constants: nothing inside them runs, so the walk does not enter them.
+_INERT = frozenset({"String", "A_Const", "ColumnRef", "A_Star", "location"})
 _NOT_OPERATORS = frozenset({"AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_NOT_BETWEEN_SYM"})
 
 
@@ -251,6 +253,10 @@ class _Walk:
                 handler(self, key, value, reading)
                 if self.best is not None and self.best.cls is _X:
                     break
+            elif type(value) is dict:  # what fields() does, inlined: most nodes have no handler
+                for item_key, item in reversed(value.items()):
+                    if (type(item) is dict or type(item) is list) and item_key not in _INERT:
+                        stack.append((item_key, item, reading))
             else:
                 self.fields(value, reading)
         return self.best
@@ -267,7 +273,7 @@ class _Walk:
         push = self.stack.append
         if type(value) is dict:
             for key, item in reversed(value.items()):
-                if (type(item) is dict or type(item) is list) and key not in skip:
+                if (type(item) is dict or type(item) is list) and key not in skip and key not in _INERT:
                     push((key, item, reading))
         elif type(value) is list:
             for item in reversed(value):
@@ -368,10 +374,6 @@ def _statement(walk: _Walk, key: str, node: dict[str, Any], reading: bool) -> No
     walk.fields(node, reading)
 
 
-def _ignore(walk: _Walk, key: str, node: Any, reading: bool) -> None:
-    """Names and constants: nothing inside them runs."""
-
-
 _HANDLERS: dict[str, _Handler] = {
     "FuncCall": _func_call,
     "funccall": _func_call,
@@ -383,9 +385,6 @@ _HANDLERS: dict[str, _Handler] = {
     "onConflictClause": _on_conflict,
     "TableLikeClause": _reading,
     "ObjectWithArgs": _object_with_args,
-    "String": _ignore,
-    "A_Const": _ignore,
-    "ColumnRef": _ignore,
     **dict.fromkeys(_MODIFYING, _modifying),
     **dict.fromkeys(
         ("RangeVar", "relation", "rel", "sequence", "view", "typevar", "table", "pktable", "identitySequence"),
