@@ -94,6 +94,8 @@ _LOCKS = {
 }
 _MODIFYING = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 _NOT_READ = frozenset({"intoClause", "larg", "rarg"})
+# Fields of DDL statements that name functions: triggers, languages, access methods, conversions.
+_REFERENCES = ("funcname", "plhandler", "plinline", "plvalidator", "handler_name", "func_name")
 # Names and constants: nothing inside them runs, so the walk does not enter them.
 _INERT = frozenset({"String", "A_Const", "ColumnRef", "A_Star", "location"})
 _NOT_OPERATORS = frozenset({"AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN", "AEXPR_BETWEEN_SYM", "AEXPR_NOT_BETWEEN_SYM"})
@@ -288,6 +290,18 @@ def _func_call(walk: _Walk, _key: str, node: dict[str, Any], reading: bool) -> N
     walk.fields(node, reading, skip="funcname")
 
 
+def _range_function(walk: _Walk, _key: str, node: dict[str, Any], reading: bool) -> None:
+    """``FROM f(...)``. PostgreSQL reads ``FROM unnest(a, b)`` as ``ROWS FROM (unnest(a), unnest(b))``."""
+    functions = node.get("functions", ())
+    call = functions[0].get("List", {}).get("items", [{}])[0].get("FuncCall", {}) if len(functions) == 1 else {}
+    if not node.get("is_rowsfrom") and _names(call.get("funcname")) == ["unnest"] and len(call.get("args", ())) > 1:
+        walk.found(call_finding(["unnest"], 1, walk.reads))
+        walk.fields(call, reading, skip="funcname")
+        walk.fields(node, reading, skip="functions")
+    else:
+        walk.fields(node, reading)
+
+
 def _a_expr(walk: _Walk, _key: str, node: dict[str, Any], reading: bool) -> None:
     if node.get("kind") not in _NOT_OPERATORS:
         walk.found(operator_finding(_names(node.get("name")), prefix="lexpr" not in node))
@@ -355,8 +369,12 @@ def _reading(walk: _Walk, _key: str, node: Any, _reading: bool) -> None:
     walk.fields(node, True)
 
 
-def _object_with_args(walk: _Walk, _key: str, node: dict[str, Any], _reading: bool) -> None:
-    walk.found(reference_finding(_names(node.get("objname"))))
+def _object_with_args(walk: _Walk, _key: str, node: dict[str, Any], reading: bool) -> None:
+    """A function or operator named by DDL (``CREATE CAST ... WITH FUNCTION f(int)``)."""
+    if "objname" in node:
+        walk.found(reference_finding(_names(node["objname"])))
+    else:
+        walk.fields(node, reading)
 
 
 def _statement(walk: _Walk, key: str, node: dict[str, Any], reading: bool) -> None:
@@ -365,9 +383,10 @@ def _statement(walk: _Walk, key: str, node: dict[str, Any], reading: bool) -> No
         walk.found(Finding(_W, "NOTIFY inside a rule", "NOTIFY") if key == "NotifyStmt" else None)
         walk.found(_never_node(key) if key in _NESTED_NEVER else None)
     walk.found(name_targets(key, node))
-    if key in ("CreateTrigStmt", "CreateEventTrigStmt"):
-        walk.found(reference_finding(_names(node.get("funcname"))))
-    elif key == "DefineStmt":
+    for field in _REFERENCES:
+        if field in node:
+            walk.found(reference_finding(_names(node[field])))
+    if key == "DefineStmt":
         for element in node.get("definition", ()):
             names = _names(element.get("DefElem", {}).get("arg", {}).get("TypeName", {}).get("names"))
             walk.found(reference_finding(names) if names else None)
@@ -378,13 +397,14 @@ _HANDLERS: dict[str, _Handler] = {
     "FuncCall": _func_call,
     "funccall": _func_call,
     "A_Expr": _a_expr,
+    "RangeFunction": _range_function,
     "SubLink": _sub_link,
     "SortBy": _sort_by,
     "RangeTableSample": _table_sample,
     "SelectStmt": _select,
     "onConflictClause": _on_conflict,
     "TableLikeClause": _reading,
-    "ObjectWithArgs": _object_with_args,
+    **dict.fromkeys(("ObjectWithArgs", "func", "fromsql", "tosql", "opername", "name"), _object_with_args),
     **dict.fromkeys(_MODIFYING, _modifying),
     **dict.fromkeys(
         ("RangeVar", "relation", "rel", "sequence", "view", "typevar", "table", "pktable", "identitySequence"),
