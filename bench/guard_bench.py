@@ -62,6 +62,7 @@ def main() -> None:
     catalog()  # loaded once per process, on first use; not part of a check
     for label, sql in [("typical query", TYPICAL), ("384-dim vector literal", VECTOR_384)]:
         print(f"{label} ({len(sql)} chars)")
+        median_seconds(partial(classify, sql), repeat=5)  # warm-up
         for name, call in [
             ("classify (everything)", partial(classify, sql)),
             ("scanner masking only", partial(mask_literals, sql)),
