@@ -40,7 +40,8 @@ class Classification:
     """The class of one SQL text and the construct that decided it.
 
     ``subject`` (a short name for the construct, used in refusals) and ``hint`` (what to do
-    instead, for class NEVER) do not take part in equality.
+    instead, for class NEVER; for a function that is destructive only because the guard does not
+    know it to be a read, how an operator can declare it one) do not take part in equality.
     """
 
     cls: StatementClass

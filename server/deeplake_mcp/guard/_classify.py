@@ -14,10 +14,9 @@ from ._statement import analyse_statement
 __all__ = ["analyse", "classify"]
 
 _NEVER = StatementClass.NEVER
-_NO_READ_FUNCTIONS: frozenset[str] = frozenset()
 
 
-def classify(sql: object, *, read_functions: frozenset[str] = _NO_READ_FUNCTIONS) -> Classification:
+def classify(sql: object, *, read_functions: frozenset[str] = frozenset()) -> Classification:
     """Classify one SQL text. Pure and total: any failure inside the guard is class NEVER.
 
     ``read_functions`` are extra functions (``name`` or ``schema.name``) to treat as reads.
@@ -39,9 +38,7 @@ def failed(statement: str) -> Classification:
     )
 
 
-def analyse(
-    sql: object, *, read_functions: frozenset[str] = _NO_READ_FUNCTIONS, parse_tree: bool = True
-) -> Classification:
+def analyse(sql: object, *, read_functions: frozenset[str] = frozenset(), parse_tree: bool = True) -> Classification:
     """Classify ``sql``; with ``parse_tree`` False, without PostgreSQL's parse tree (for TQL)."""
     text = check_input(sql)
     if isinstance(text, Finding):
