@@ -3,8 +3,9 @@
 A statement that writes, creates, alters, drops, comments on or grants on an object in
 ``pg_catalog``, ``information_schema``, any ``pg_*`` schema or the server's internal schemas is
 X, and so is one whose unqualified target names a system catalog (``INSERT INTO pg_proc``).
-Unqualified names resolve to ``pg_catalog`` first, so an existing function or type named
-without a schema (``DROP FUNCTION now()``) counts as well. Reading these objects stays a read.
+An existing function, operator or type named without a schema (``DROP FUNCTION now()``,
+``COMMENT ON OPERATOR <#> …``) counts as well when the catalogue knows it: built-in, pgvector's,
+Deep Lake's or a helper of the server. Reading these objects stays a read.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ _HINT = (
     "system catalogs and this server's internal schemas (" + ", ".join(sorted(INTERNAL_SCHEMAS)) + ") "
     "can be read but never changed; create and change objects in your own schema"
 )
-_RELATION, _FUNCTION, _TYPE, _SCHEMA, _OTHER = "relation", "function", "type", "schema", "other"
+_RELATION, _FUNCTION, _OPERATOR, _TYPE, _SCHEMA, _OTHER = "relation", "function", "operator", "type", "schema", "other"
 # Object kinds whose name ends in a relation name, and those whose last name belongs to one.
 _KINDS = {
     **dict.fromkeys(("TABLE", "VIEW", "MATVIEW", "INDEX", "SEQUENCE", "FOREIGN_TABLE"), _RELATION),
     **dict.fromkeys(("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE"), _FUNCTION),
     **dict.fromkeys(("TYPE", "DOMAIN"), _TYPE),
+    "OPERATOR": _OPERATOR,
     "SCHEMA": _SCHEMA,
 }
 _ON_RELATION = frozenset({"COLUMN", "TRIGGER", "POLICY", "RULE", "TABCONSTRAINT"})
@@ -175,8 +177,8 @@ def _check(names: Sequence[str], kind: str) -> Finding | None:
     if any(_system_schema(part) for part in names[:-1]):
         return never(f"target {display} in a system or internal schema", _HINT, subject=f"changing {display}")
     if len(names) == 1 and _system_object(names[0].lower(), kind):
-        what = "catalog" if kind == _RELATION else kind
-        return never(f"target {display} names a system {what} in pg_catalog", _HINT, subject=f"changing {display}")
+        what = "a system catalog" if kind == _RELATION else f"a built-in or server {kind}"
+        return never(f"target {display} names {what}", _HINT, subject=f"changing {display}")
     return None
 
 
@@ -186,11 +188,15 @@ def _system_schema(name: str) -> bool:
 
 
 def _system_object(name: str, kind: str) -> bool:
+    """Whether an unqualified name reaches a system catalog, or a built-in, pgvector or Deep Lake
+    function, operator or type (those resolve before any user schema, or live in the server's)."""
     known = catalog()
     if kind == _RELATION:
         return name in known.relations
     if kind == _FUNCTION:
-        return known.has_function("pg_catalog", name)
+        return known.has_function(None, name) or name in known.internal
+    if kind == _OPERATOR:
+        return any(known.operator_volatility(None, name, prefix=prefix) for prefix in (False, True))
     if kind == _TYPE:
-        return known.is_type("pg_catalog", name)
+        return known.is_type(None, name)
     return False
