@@ -95,8 +95,8 @@ def test_other_records() -> None:
     assert known.is_type(None, "int4") and known.is_type(None, "jsonb") and known.is_type(None, "vector")
     assert known.is_type("information_schema", "sql_identifier") and not known.is_type(None, "sql_identifier")
     assert known.sample_methods == {"bernoulli", "system"}
-    assert known.internal["ann_estimate"] == "deeplake_compat"
-    assert known.has_function(None, "concat") and not known.has_function(None, "ann_estimate")
+    assert known.internal["bm25_score"] == "deeplake_compat"
+    assert known.has_function(None, "concat") and not known.has_function(None, "bm25_score")
 
 
 def test_parse_rejects_unknown_records() -> None:

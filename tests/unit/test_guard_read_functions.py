@@ -35,7 +35,7 @@ def test_parse_normalises() -> None:
         ("deeplake_sync_table", "refreshes a table"),
         ("deeplake_compat.exact_row_count", "internal schema"),
         ("deeplake_internal.anything", "internal schema"),
-        ("ann_estimate", "internal helper of this server (deeplake_compat.ann_estimate)"),
+        ("bm25_score", "internal helper of this server (deeplake_compat.bm25_score)"),
         ("two words", "write a function name"),
         ("a.b.c", "write a function name"),
         ("f()", "write a function name"),
@@ -112,7 +112,7 @@ def test_setting_from_environment_and_file(tmp_path: Path) -> None:
     assert load_settings(environ={}).read_functions == ()
 
 
-@pytest.mark.parametrize("value", ["setseed", "deeplake_compat.bm25_score", "ann_build"])
+@pytest.mark.parametrize("value", ["setseed", "deeplake_compat.bm25_score", "hybrid_score"])
 def test_setting_refused_at_start_up(value: str) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(environ={"DEEPLAKE_MCP_READ_FUNCTIONS": value})
