@@ -22,12 +22,12 @@ stdio: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
-	$(VENV)/bin/ruff check server tests bench
+	$(VENV)/bin/ruff check server tests bench scripts
 	$(VENV)/bin/mypy
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check server tests bench
-	$(VENV)/bin/ruff format --check server tests bench
+	$(VENV)/bin/ruff check server tests bench scripts
+	$(VENV)/bin/ruff format --check server tests bench scripts
 	$(VENV)/bin/mypy
 
 clean:

@@ -1,4 +1,5 @@
-"""Benchmark the SQL guard: median classification time for a typical query and for the samples.
+"""Benchmark the SQL guard: median classification time for a typical query, a query with a
+384-dim vector literal, and the statements of the samples and the corpus.
 
 Run: ``.venv/bin/python bench/guard_bench.py``. Prints one line per measurement.
 """
@@ -13,7 +14,9 @@ from functools import partial
 from pathlib import Path
 
 from deeplake_mcp.guard import classify
+from deeplake_mcp.guard._catalog import catalog
 from deeplake_mcp.guard._classify import analyse
+from deeplake_mcp.guard._mask import mask_literals
 from deeplake_mcp.guard._pgcheck import second_opinion
 from deeplake_mcp.guard._tokens import lex
 
@@ -22,8 +25,14 @@ TYPICAL = (
     "FROM \"my_workspace\".\"documents\" WHERE metadata->>'lang' = 'en' AND year > 2020 "
     "ORDER BY score DESC LIMIT 10"
 )
+VECTOR_384 = (
+    "SELECT id, title, embedding <#> ARRAY["
+    + ", ".join(f"{(i * 37 % 200 - 100) / 100:.4f}" for i in range(384))
+    + "]::float4[] AS score FROM \"my_workspace\".\"documents\" WHERE metadata->>'lang' = 'en' "
+    "ORDER BY score DESC LIMIT 10"
+)
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "sql-guard-samples.jsonl"
+SAMPLES = ROOT / "tests" / "unit" / "guard_samples.jsonl"
 CORPUS = ROOT / "tests" / "unit" / "guard_cases.jsonl"
 
 
@@ -40,8 +49,6 @@ def median_seconds(call: Callable[[], object], repeat: int = 25, number: int = 4
 
 def load(path: Path) -> list[str]:
     """The distinct SQL texts of a JSON-lines corpus."""
-    if not path.exists():
-        return []
     lines = path.read_text(encoding="utf-8").split("\n")
     return sorted({json.loads(line)["sql"] for line in lines if line.strip()})
 
@@ -52,19 +59,21 @@ def per_statement(sqls: list[str]) -> list[float]:
 
 
 def main() -> None:
-    print(f"typical query ({len(TYPICAL)} chars)")
-    for name, call in [
-        ("classify (sqlparse + pglast)", lambda: classify(TYPICAL)),
-        ("sqlparse side only", lambda: analyse(TYPICAL, second_opinion=False)),
-        ("pglast second opinion only", lambda: second_opinion(TYPICAL)),
-        ("tokenizer only", lambda: lex(TYPICAL)),
-    ]:
-        print(f"  {name:30} {median_seconds(call) * 1e6:8.1f} us")
+    catalog()  # loaded once per process, on first use; not part of a check
+    for label, sql in [("typical query", TYPICAL), ("384-dim vector literal", VECTOR_384)]:
+        print(f"{label} ({len(sql)} chars)")
+        median_seconds(partial(classify, sql), repeat=5)  # warm-up
+        stages: list[tuple[str, Callable[[], object]]] = [
+            ("classify (everything)", partial(classify, sql)),
+            ("scanner masking only", partial(mask_literals, sql)),
+            ("sqlparse side (with masking)", partial(analyse, sql, parse_tree=False)),
+            ("parse tree only", partial(second_opinion, sql)),
+            ("tokenizer only", partial(lex, sql)),
+        ]
+        for name, call in stages:
+            print(f"  {name:30} {median_seconds(call) * 1e6:8.1f} us")
     for label, path in [("shared samples", SAMPLES), ("own corpus", CORPUS)]:
         sqls = load(path)
-        if not sqls:
-            print(f"{label}: {path} not found")
-            continue
         times = per_statement(sqls)
         print(
             f"{label} ({len(sqls)} statements): median {statistics.median(times) * 1e6:.1f} us, "

@@ -49,7 +49,7 @@ def build_server(
     replaces the network for the cloud backend (tests pass ``httpx.MockTransport``); ``warm_up``
     loads the embedding model in the background at start.
     """
-    policy = Policy(settings.access)
+    policy = Policy(settings.access, frozenset(settings.read_functions))
     current: list[Runtime] = []
 
     @asynccontextmanager

@@ -103,7 +103,7 @@ async def open_runtime(
         log.info("deeplake-mcp ready: %s", settings.summary())
         yield Runtime(
             settings=settings,
-            policy=Policy(settings.access),
+            policy=Policy(settings.access, frozenset(settings.read_functions)),
             client=client,
             backend=backend,
             tensordb=tensordb,

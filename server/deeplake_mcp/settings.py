@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from deeplake_mcp.deeplake import DEFAULT_API_URL, DEFAULT_TENSORDB_URL
-from deeplake_mcp.guard import AccessMode
+from deeplake_mcp.guard import DEFAULT_ACCESS, AccessMode, parse_read_functions
 
 __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings", "reveal"]
 
@@ -86,7 +86,7 @@ class Settings(BaseModel):
     )
     org_id: str | None = Field(None, description="organisation id sent as X-Activeloop-Org-Id")
     workspace: str = Field("default", min_length=1, description="default workspace for tools")
-    access: AccessMode = Field(AccessMode.READ_WRITE, description="read-only, read-write or destructive")
+    access: AccessMode = Field(DEFAULT_ACCESS, description="read-only, read-write or destructive")
     data_dir: Path = Field(default_factory=default_data_dir, description="embedded backend data")
     postgres_url: SecretStr | None = Field(
         None, description="your own PostgreSQL instead of the embedded one: the role agents' SQL runs as"
@@ -134,6 +134,9 @@ class Settings(BaseModel):
         default_factory=lambda: dict(DEFAULT_SCOPES), description="OAuth scope -> the access mode it grants"
     )
     allowed_hosts: tuple[str, ...] = Field((), description="extra Host headers accepted over HTTP")
+    read_functions: tuple[str, ...] = Field(
+        (), description="functions the SQL guard may treat as reads (name or schema.name); never internal or X ones"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="stderr log level")
     admin_tools: bool = Field(False, description="also list workspace and member administration tools")
     embedder: Literal["local", "openai", "none"] = Field(
@@ -156,7 +159,7 @@ class Settings(BaseModel):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "read_functions", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -212,6 +215,11 @@ class Settings(BaseModel):
             return self.upload_dirs
         cwd = Path.cwd()
         return () if cwd in (Path(cwd.anchor), Path.home()) else (cwd,)
+
+    @field_validator("read_functions")
+    @classmethod
+    def _read_functions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(parse_read_functions(value)))
 
     @property
     def effective_backend(self) -> Literal["cloud", "local"]:

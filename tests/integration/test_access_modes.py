@@ -51,3 +51,7 @@ async def test_destructive_mode_marks_execute_sql_destructive(data_dir: Path) ->
         payload(await client.call_tool("execute_sql", {"sql": f"DROP TABLE {table}"}))
         stacked = await client.call_tool("execute_sql", {"sql": "DROP TABLE a; DROP TABLE b"})
         assert stacked.is_error
+        assert error_text(stacked).endswith(
+            "Refused by the SQL guard: a call with 2 statements is never allowed in any access mode: "
+            "send exactly one statement per call"
+        )

@@ -23,7 +23,7 @@ from deeplake_mcp.app import build_server
 from deeplake_mcp.http import mcp_http_app
 from deeplake_mcp.settings import Settings, load_settings
 from fault_server import serving
-from mcp_helpers import bearer_client, payload, post_initialize
+from mcp_helpers import bearer_client, error_text, payload, post_initialize
 from oauth_issuer import Issuer, local_issuer, rsa_key
 
 pytestmark = pytest.mark.anyio
@@ -221,7 +221,10 @@ async def test_a_read_scope_never_gets_write_tools(
             assert "needs read-write access" in refused.value.error.message
             assert "deeplake:write" in refused.value.error.message
         blocked = await c.call_tool("query", {"sql": "INSERT INTO docs VALUES (1)"})
-        assert blocked.is_error  # the guard decides with the caller's mode too
+        assert blocked.is_error  # the guard decides with the caller's mode too, and says why
+        assert "this request's access token grants read-only access; a token that grants read-write may" in (
+            error_text(blocked)
+        )
         info = payload(await c.call_tool("server_info", {}))
         assert info["allowed_statement_classes"] == ["read"]
     assert not [sql for sql in backend.sql if "INSERT" in sql]

@@ -23,8 +23,10 @@ R, W, D, X = StatementClass.READ, StatementClass.WRITE, StatementClass.DESTRUCTI
 
 def test_all_matches_public_names() -> None:
     public = sorted(name for name in vars(guard) if not name.startswith("_"))
-    assert guard.__all__ == sorted(guard.__all__)
+    # sorted as ruff's RUF022 wants: constants, then classes, then functions
+    assert guard.__all__ == sorted(guard.__all__, key=lambda name: (not name.isupper(), not name[0].isupper(), name))
     assert set(guard.__all__) == {
+        "DEFAULT_ACCESS",
         "AccessMode",
         "Classification",
         "HubSource",
@@ -35,6 +37,7 @@ def test_all_matches_public_names() -> None:
         "check_tql",
         "classify",
         "hub_sources",
+        "parse_read_functions",
         "run_check_sql",
     }
     assert set(public) == set(guard.__all__)
@@ -66,7 +69,7 @@ def test_classification_fields() -> None:
     assert classify("SELECT 1") == Classification(R, "SELECT statement", "SELECT")
     assert classify("DELETE FROM t") == Classification(D, "DELETE statement", "DELETE")
     assert classify("CREATE INDEX i ON t (c)").statement == "CREATE INDEX"
-    assert classify("SELECT pg_sleep(1)").reason == "function pg_sleep()"
+    assert classify("SELECT pg_sleep(1)").reason == "function pg_sleep(1 argument) (on the guard's never list)"
     assert classify("SELECT 1; SELECT 2").reason == "stacked statements (2 statements)"
     assert classify("-- only a comment").statement == ""
     assert classify("EXPLAIN DELETE FROM t") == Classification(D, "EXPLAIN of DELETE statement", "EXPLAIN")
@@ -110,7 +113,10 @@ def test_reason_blocked_by_mode() -> None:
         "an operator can enable writes (--access read-write)"
     )
     setval = Policy(AccessMode.READ_ONLY).check("SELECT setval('s', 1)")
-    assert setval.reason.startswith("setval() is a write; this server runs with --access read-only")
+    assert setval.reason == (
+        "function setval(2 arguments) (on the guard's list of functions that write) is a write; "
+        "this server runs with --access read-only; an operator can enable writes (--access read-write)"
+    )
 
 
 def test_reason_never() -> None:
@@ -119,7 +125,9 @@ def test_reason_never() -> None:
     assert commit.reason.startswith("transaction control (COMMIT) is never allowed in any access mode: ")
     assert "one per call" in commit.reason
     sleep = Policy(AccessMode.DESTRUCTIVE).check("SELECT pg_sleep(1)")
-    assert sleep.reason.startswith("pg_sleep() is never allowed in any access mode: ")
+    assert sleep.reason.startswith(
+        "function pg_sleep(1 argument) (on the guard's never list) is never allowed in any access mode: "
+    )
     stacked = Policy(AccessMode.DESTRUCTIVE).check("DROP TABLE a; DROP TABLE b")
     assert stacked.reason == (
         "a call with 2 statements is never allowed in any access mode: send exactly one statement per call"
@@ -131,7 +139,7 @@ def test_reason_allowed() -> None:
     assert Policy(AccessMode.READ_ONLY).check("EXPLAIN SELECT 1").reason == "read (EXPLAIN SELECT)"
     assert Policy(AccessMode.READ_WRITE).check("INSERT INTO t VALUES (1)").reason == "write (INSERT)"
     assert Policy(AccessMode.DESTRUCTIVE).check("SELECT pg_stat_reset()").reason == (
-        "destructive (SELECT: pg_stat_reset())"
+        "destructive (SELECT: function pg_stat_reset(0 arguments) (on the guard's list of destructive functions))"
     )
 
 
@@ -153,3 +161,11 @@ def test_fail_closed_on_internal_error() -> None:
     assert found.reason == "the guard could not analyse this statement"
     assert check_filter(Hostile("x = 1")).reason == "the guard could not analyse this statement"
     assert not Policy(AccessMode.DESTRUCTIVE).check(Hostile("SELECT 1")).allowed
+
+
+def test_a_token_that_grants_less_is_named_in_the_refusal() -> None:
+    caller = Policy(AccessMode.READ_ONLY, server_mode=AccessMode.READ_WRITE)
+    assert caller.check("INSERT INTO t VALUES (1)").reason == (
+        "INSERT is a write; this request's access token grants read-only access; a token that grants read-write may"
+    )
+    assert "an operator can enable destructive access (--access destructive)" in caller.check("DELETE FROM t").reason

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from deeplake_mcp.guard import run_check_sql
+from deeplake_mcp.guard import DEFAULT_ACCESS, AccessMode, run_check_sql
+from deeplake_mcp.settings import Settings
 
 
 def _run(argv: list[str], stdin: str = "") -> tuple[int, list[dict[str, object]]]:
@@ -22,11 +23,38 @@ def test_argument_allowed() -> None:
     assert verdicts == [{"allowed": True, "class": "read", "reason": "read (SELECT)"}]
 
 
-def test_default_mode_is_read_only() -> None:
-    code, verdicts = _run(["INSERT INTO t VALUES (1)"])
+def test_default_mode_is_the_servers() -> None:
+    """Like ``serve``, check-sql defaults to read-write: writes pass, destructive statements do not."""
+    assert DEFAULT_ACCESS is AccessMode.READ_WRITE
+    assert Settings().access is DEFAULT_ACCESS
+    assert _run(["INSERT INTO t VALUES (1)"])[0] == 0
+    code, verdicts = _run(["DELETE FROM t"])
     assert code == 1
-    assert verdicts[0]["class"] == "write" and verdicts[0]["allowed"] is False
-    assert "--access read-only" in str(verdicts[0]["reason"])
+    assert verdicts[0]["class"] == "destructive" and verdicts[0]["allowed"] is False
+    assert "--access read-write" in str(verdicts[0]["reason"])
+
+
+def test_help_states_the_default() -> None:
+    out = io.StringIO()
+    assert run_check_sql(["--help"], io.StringIO(), out) == 0
+    assert "default: read-write, the same as `deeplake-mcp serve`" in " ".join(out.getvalue().split())
+
+
+def test_read_functions_flag() -> None:
+    sql = "SELECT pg_total_relation_size('docs')"
+    code, verdicts = _run([sql])
+    assert code == 1 and verdicts[0]["class"] == "destructive"
+    assert "DEEPLAKE_MCP_READ_FUNCTIONS=pg_total_relation_size" in str(verdicts[0]["reason"])
+    assert _run(["--read-functions", "pg_total_relation_size, other_fn", sql]) == (
+        0,
+        [{"allowed": True, "class": "read", "reason": "read (SELECT)"}],
+    )
+
+
+@pytest.mark.parametrize("names", ["setseed", "deeplake_compat.f", "not a name"])
+def test_read_functions_flag_refuses_what_can_never_be_a_read(names: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["--read-functions", names, "SELECT 1"]) == (2, [])
+    assert "cannot be declared a read function" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("mode", "code"), [("read-only", 1), ("read-write", 1), ("destructive", 0)])
@@ -35,9 +63,9 @@ def test_mode_flag(mode: str, code: int) -> None:
 
 
 def test_stdin() -> None:
-    code, verdicts = _run(["--mode", "read-write"], "INSERT INTO t VALUES (1)\n")
+    code, verdicts = _run(["--mode", "read-only"], "SELECT 1\n")
     assert code == 0
-    assert verdicts == [{"allowed": True, "class": "write", "reason": "write (INSERT)"}]
+    assert verdicts == [{"allowed": True, "class": "read", "reason": "read (SELECT)"}]
 
 
 def test_empty_stdin_is_blocked() -> None:
@@ -54,7 +82,7 @@ def test_jsonl_keeps_order_and_skips_blank_lines() -> None:
         json.dumps({"sql": "COMMIT"}),
         json.dumps({"sql": "SELECT 2", "mode": "ignored"}),
     ]
-    code, verdicts = _run(["--jsonl", "--mode", "read-write"], "\n".join(lines) + "\n")
+    code, verdicts = _run(["--jsonl"], "\n".join(lines) + "\n")
     assert code == 1
     assert [v["class"] for v in verdicts] == ["read", "destructive", "never", "read"]
     assert [v["allowed"] for v in verdicts] == [True, False, False, True]

@@ -1,4 +1,4 @@
-"""Table-driven guard tests: the shared samples and our own attack/legit corpus, in every mode."""
+"""Table-driven guard tests: the policy's public samples and our own attack/legit corpus, in every mode."""
 
 from __future__ import annotations
 
@@ -10,29 +10,17 @@ from typing import Any
 import pytest
 
 from deeplake_mcp.guard import AccessMode, Policy, StatementClass, classify
-from deeplake_mcp.guard._classify import analyse
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "sql-guard-samples.jsonl"
+SAMPLES = Path(__file__).with_name("guard_samples.jsonl")  # vendored from the policy's sql-guard-samples.jsonl
 CORPUS = Path(__file__).with_name("guard_cases.jsonl")
 MODES = {
     "read_only": AccessMode.READ_ONLY,
     "write": AccessMode.READ_WRITE,
     "destructive": AccessMode.DESTRUCTIVE,
 }
-# Cases that only PostgreSQL's grammar rejects: without pglast the guard classifies them by
-# their statement kind, and the server would answer with a syntax error.
-SYNTAX_ONLY = {
-    "select_syntax_error",
-    "select_trailing_operator",
-    "comment_split_name",
-    "mysql_limit",
-    "delete_in_from_subquery",
-}
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
@@ -48,7 +36,6 @@ def _check(case: dict[str, Any]) -> None:
     )
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason=f"{SAMPLES} is not present")
 @pytest.mark.parametrize("case", SAMPLE_CASES, ids=[case["id"] for case in SAMPLE_CASES])
 def test_shared_samples(case: dict[str, Any]) -> None:
     _check(case)
@@ -65,6 +52,12 @@ def _base_id(case: dict[str, Any]) -> str:
 
 def _expected_class(case: dict[str, Any]) -> StatementClass:
     return StatementClass[str(case["why"]).rsplit("[", 1)[1].rstrip("]").upper()]
+
+
+def test_samples_are_vendored() -> None:
+    """The policy's public samples ship with the tests, so their test never silently skips."""
+    assert len(SAMPLE_CASES) == 60
+    assert {case["mode"] for case in SAMPLE_CASES} == set(MODES)
 
 
 def test_corpus_shape() -> None:
@@ -101,23 +94,3 @@ def test_corpus_class(case: dict[str, Any]) -> None:
     """The exact class, not only the verdict, matches the corpus annotation."""
     found = classify(case["sql"])
     assert found.cls is _expected_class(case), f"{case['id']}: {found.reason}"
-
-
-@pytest.mark.parametrize(
-    "case",
-    [case for case in OWN_CASES + SAMPLE_CASES if _base_id(case) not in SYNTAX_ONLY],
-    ids=[case["id"] for case in OWN_CASES + SAMPLE_CASES if _base_id(case) not in SYNTAX_ONLY],
-)
-def test_without_pglast(case: dict[str, Any]) -> None:
-    """On sqlparse alone the guard reaches the same verdicts (syntax-only cases aside)."""
-    classification = analyse(case["sql"], second_opinion=False)
-    verdict = Policy(MODES[case["mode"]]).decide(classification)
-    assert verdict.allowed is (case["expect"] == "allow"), f"{case['id']}: {verdict.reason}"
-
-
-def test_syntax_only_cases_need_pglast() -> None:
-    """The exemptions above are exact: pglast is what blocks them, in destructive mode too."""
-    bases = {_base_id(case): case["sql"] for case in OWN_CASES}
-    for base in SYNTAX_ONLY:
-        assert classify(bases[base]).cls is StatementClass.NEVER, base
-        assert analyse(bases[base], second_opinion=False).cls is not StatementClass.NEVER, base

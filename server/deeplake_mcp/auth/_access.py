@@ -82,7 +82,9 @@ class CallerAccess:
             scopes = ", ".join(self._scope_map)
             raise MCPError(INVALID_REQUEST, f"the access token has none of this server's scopes ({scopes})")
         mode = lower(self._policy.mode, granted)
-        return self._policy if mode is self._policy.mode else replace(self._policy, mode=mode)
+        if mode is self._policy.mode:
+            return self._policy
+        return replace(self._policy, mode=mode, server_mode=self._policy.mode)
 
     def _refusal(self, caller: Policy, name: str, needs: StatementClass) -> str:
         needed = next(mode for mode in AccessMode if replace(caller, mode=mode).allows(needs))

@@ -8,10 +8,13 @@ Stage one, :func:`classify`, is pure: it maps SQL text to a :class:`StatementCla
     verdict.allowed  # False
     verdict.reason   # "DELETE is destructive; this server runs with --access read-only; ..."
 
-The rules are in shared/sql-guard-policy.md.
+Functions are reads only when the shipped catalogue (``catalog.tsv``, generated from PostgreSQL
+18 and pgvector by ``scripts/gen_function_catalog.py``) knows them to be. The rules are in
+shared/sql-guard-policy.md (section 2, policy v3, amends section 1).
 """
 
-from ._classes import AccessMode, Classification, StatementClass
+from ._calls import parse_read_functions
+from ._classes import DEFAULT_ACCESS, AccessMode, Classification, StatementClass
 from ._classify import classify
 from ._cli import run_check_sql
 from ._filter import check_filter
@@ -19,6 +22,7 @@ from ._policy import Policy, Verdict
 from ._tql import HubSource, check_tql, hub_sources
 
 __all__ = [
+    "DEFAULT_ACCESS",
     "AccessMode",
     "Classification",
     "HubSource",
@@ -29,5 +33,6 @@ __all__ = [
     "check_tql",
     "classify",
     "hub_sources",
+    "parse_read_functions",
     "run_check_sql",
 ]

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-__all__ = ["AccessMode", "Classification", "StatementClass"]
+__all__ = ["DEFAULT_ACCESS", "AccessMode", "Classification", "StatementClass"]
 
 
 class StatementClass(enum.IntEnum):
@@ -31,12 +31,17 @@ class AccessMode(enum.StrEnum):
     DESTRUCTIVE = "destructive"
 
 
+DEFAULT_ACCESS = AccessMode.READ_WRITE
+"""The access mode of ``serve`` and ``check-sql`` when none is given; destructive is the opt-in."""
+
+
 @dataclass(frozen=True)
 class Classification:
     """The class of one SQL text and the construct that decided it.
 
     ``subject`` (a short name for the construct, used in refusals) and ``hint`` (what to do
-    instead, for class NEVER) do not take part in equality.
+    instead, for class NEVER; for a function that is destructive only because the guard does not
+    know it to be a read, how an operator can declare it one) do not take part in equality.
     """
 
     cls: StatementClass

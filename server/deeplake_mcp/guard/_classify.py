@@ -1,4 +1,4 @@
-"""``classify()``: hygiene, lexical rules, statement kind, deep scan and pglast, fail closed."""
+"""``classify()``: hygiene, masking, lexical rules, statement kind, deep scan and the parse tree."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from ._classes import Classification, Finding, StatementClass, never, worst
 from ._deepscan import deep_scan
 from ._hygiene import check_input
 from ._lexical import scan
+from ._mask import mask_literals
+from ._pglast import AVAILABLE
 from ._statement import analyse_statement
 
 __all__ = ["analyse", "classify"]
@@ -14,10 +16,13 @@ __all__ = ["analyse", "classify"]
 _NEVER = StatementClass.NEVER
 
 
-def classify(sql: object) -> Classification:
-    """Classify one SQL text. Pure and total: any failure inside the guard is class NEVER."""
+def classify(sql: object, *, read_functions: frozenset[str] = frozenset()) -> Classification:
+    """Classify one SQL text. Pure and total: any failure inside the guard is class NEVER.
+
+    ``read_functions`` are extra functions (``name`` or ``schema.name``) to treat as reads.
+    """
     try:
-        return analyse(sql, second_opinion=_pgcheck.AVAILABLE)
+        return analyse(sql, read_functions=read_functions)
     except Exception:
         return failed("")
 
@@ -33,21 +38,26 @@ def failed(statement: str) -> Classification:
     )
 
 
-def analyse(sql: object, *, second_opinion: bool) -> Classification:
-    """Classify ``sql``; with ``second_opinion`` False, on sqlparse alone (no pglast)."""
+def analyse(sql: object, *, read_functions: frozenset[str] = frozenset(), parse_tree: bool = True) -> Classification:
+    """Classify ``sql``; with ``parse_tree`` False, without PostgreSQL's parse tree (for TQL)."""
     text = check_input(sql)
     if isinstance(text, Finding):
         return _result(text, "")
+    if not AVAILABLE:
+        return _result(never("the guard needs pglast (PostgreSQL's parser), which is not installed", _hints.PGLAST), "")
+    masked = mask_literals(text)
+    if isinstance(masked, Finding):
+        return _result(masked, "")
     try:
-        lexed = scan(text)
+        lexed = scan(masked)
     except Exception:
         return _result(never("the SQL tokenizer failed on this text", _hints.SYNTAX), "")
     if isinstance(lexed, Finding):
         return _result(lexed, "")
     statement = analyse_statement(lexed.code)
-    found = worst(statement.finding, deep_scan(lexed.code, statement.label)) or statement.finding
-    if second_opinion and found.cls is not _NEVER:
-        opinion = _pgcheck.second_opinion(text)
+    found = worst(statement.finding, deep_scan(lexed.code)) or statement.finding
+    if parse_tree and found.cls is not _NEVER:
+        opinion = _pgcheck.second_opinion(text, read_functions)
         if opinion.finding.cls is not _NEVER and opinion.family != statement.family:
             found = never(
                 f"the parsers disagree on the statement kind "

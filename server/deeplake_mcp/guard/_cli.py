@@ -7,7 +7,8 @@ import json
 from collections.abc import Iterator
 from typing import TextIO
 
-from ._classes import AccessMode, StatementClass
+from ._calls import READ_FUNCTIONS_ENV, parse_read_functions
+from ._classes import DEFAULT_ACCESS, AccessMode, StatementClass
 from ._policy import Policy, Verdict
 
 __all__ = ["run_check_sql"]
@@ -30,8 +31,14 @@ def run_check_sql(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
     parser.add_argument(
         "--mode",
         choices=[mode.value for mode in AccessMode],
-        default=AccessMode.READ_ONLY.value,
-        help="access mode to check against (default: read-only)",
+        default=DEFAULT_ACCESS.value,
+        help=f"access mode to check against (default: {DEFAULT_ACCESS.value}, the same as `deeplake-mcp serve`)",
+    )
+    parser.add_argument(
+        "--read-functions",
+        metavar="NAMES",
+        default="",
+        help=f"extra read functions, comma-separated, as in {READ_FUNCTIONS_ENV} (default: none)",
     )
     parser.add_argument("--jsonl", action="store_true", help="read JSON lines with an 'sql' key from stdin")
     parser.add_argument("sql", nargs="?", help="the SQL statement (default: read stdin)")
@@ -39,12 +46,16 @@ def run_check_sql(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
         args = parser.parse_args(argv)
         if args.jsonl and args.sql is not None:
             parser.error("give either SQL as an argument or --jsonl, not both")
+        try:
+            read_functions = parse_read_functions(args.read_functions)
+        except ValueError as exc:
+            parser.error(f"--read-functions: {exc}")
     except SystemExit:  # argparse has printed the usage and the error to stderr
         return _USAGE_ERROR
     if args.help:
         parser.print_help(stdout)
         return 0
-    policy = Policy(AccessMode(args.mode))
+    policy = Policy(AccessMode(args.mode), read_functions)
     verdicts: Iterator[Verdict]
     if args.jsonl:
         lines = enumerate(stdin, 1)

@@ -13,6 +13,7 @@ from ._classes import Classification, Finding, StatementClass, never
 from ._classify import analyse, failed
 from ._hygiene import check_input
 from ._lexical import scan
+from ._mask import mask_literals
 
 __all__ = ["check_filter"]
 
@@ -40,15 +41,15 @@ _EXTENDING = frozenset(
 )
 
 
-def check_filter(expr: object) -> Classification:
+def check_filter(expr: object, *, read_functions: frozenset[str] = frozenset()) -> Classification:
     """Classify a filter expression; only class READ may be used. Never raises."""
     try:
-        return _check(expr)
+        return _check(expr, read_functions)
     except Exception:
         return failed(_STATEMENT)
 
 
-def _check(expr: object) -> Classification:
+def _check(expr: object, read_functions: frozenset[str]) -> Classification:
     text = check_input(expr)
     if isinstance(text, Finding):
         return _result(text)
@@ -56,7 +57,10 @@ def _check(expr: object) -> Classification:
         return _result(never("empty filter", _HINT))
     if "--" in text or "/*" in text:
         return _result(never("comment in a filter", "remove -- and /* from the filter"))
-    lexed = scan(text)
+    masked = mask_literals(text)
+    if isinstance(masked, Finding):
+        return _result(masked)
+    lexed = scan(masked)
     if isinstance(lexed, Finding):
         return _result(lexed)
     if lexed.trailing_semicolon:
@@ -65,8 +69,8 @@ def _check(expr: object) -> Classification:
         if token.depth == 0 and token.kind == "word" and token.key in _EXTENDING:
             return _result(never(f"{token.key} outside parentheses in a filter", _HINT))
     wrapped = f"{_PREFIX}{text})"
-    classification = analyse(wrapped, second_opinion=_pgcheck.AVAILABLE)
-    if classification.cls is not StatementClass.NEVER and _pgcheck.AVAILABLE and not _pgcheck.is_where_only(wrapped):
+    classification = analyse(wrapped, read_functions=read_functions)
+    if classification.cls is not StatementClass.NEVER and not _pgcheck.is_where_only(wrapped):
         return _result(never("filter that is more than one boolean expression", _HINT))
     return Classification(
         classification.cls,

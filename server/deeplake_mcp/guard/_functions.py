@@ -1,23 +1,42 @@
-"""Function lists (policy 1.4), languages and extensions, and name normalisation."""
+"""The function lists (policy 1.4 and 2.1.5), languages, extensions and body scanning."""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from ._classes import Finding, StatementClass, never
 
 __all__ = [
-    "TRUSTED_LANGUAGES",
+    "HARMLESS_VOLATILE",
+    "INTERNAL_SCHEMAS",
     "X_EXTENSIONS",
+    "Listed",
     "body_finding",
-    "decode_unicode_identifier",
     "language_finding",
-    "name_finding",
-    "normalise_name",
-    "words",
+    "listed",
 ]
 
 _W, _D, _X = StatementClass.WRITE, StatementClass.DESTRUCTIVE, StatementClass.NEVER
+
+INTERNAL_SCHEMAS = frozenset({"deeplake_compat", "deeplake_internal"})
+"""The server's own schemas: Deep Lake compatibility objects and bookkeeping tables."""
+
+HARMLESS_VOLATILE = frozenset(
+    {
+        "random",
+        "random_normal",
+        "gen_random_uuid",
+        "uuidv4",
+        "uuidv7",
+        "clock_timestamp",
+        "timeofday",
+        "statement_timestamp",
+    }
+)
+"""Volatile built-ins that only compute a value: reads (policy 2.1.3)."""
+
+_HIDDEN_SQL = "it runs SQL from a string that the guard cannot check; run the inner query directly"
 
 # Each X group: (hint, names, name prefixes).
 _X_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -87,7 +106,12 @@ _X_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         (),
     ),
     (
-        "it runs SQL from a string that the guard cannot check; run the inner query directly",
+        "the random seed would outlive this call on the server's pooled connection; remove setseed()",
+        ("setseed",),
+        (),
+    ),
+    (
+        _HIDDEN_SQL,
         (
             "query_to_xml",
             "query_to_xmlschema",
@@ -95,15 +119,25 @@ _X_GROUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
             "cursor_to_xml",
             "cursor_to_xmlschema",
             "ts_stat",
-            "ts_rewrite",
         ),
         (),
     ),
 )
 
-_EXACT: dict[str, tuple[StatementClass, str]] = {
+
+class Listed(NamedTuple):
+    """A function on one of the lists: its class, which list, and (for X) what to do instead."""
+
+    cls: StatementClass
+    why: str
+    hint: str = ""
+
+
+_WRITES = Listed(_W, "on the guard's list of functions that write")
+_DESTROYS = Listed(_D, "on the guard's list of destructive functions")
+_EXACT: dict[str, Listed] = {
     **{
-        name: (_W, "")
+        name: _WRITES
         for name in (
             "nextval",
             "setval",
@@ -118,7 +152,7 @@ _EXACT: dict[str, tuple[StatementClass, str]] = {
         )
     },
     **{
-        name: (_D, "")
+        name: _DESTROYS
         for name in (
             "lo_unlink",
             "lo_truncate",
@@ -127,15 +161,27 @@ _EXACT: dict[str, tuple[StatementClass, str]] = {
             "pg_import_system_collations",
         )
     },
-    **{name: (_X, hint) for hint, names, _ in _X_GROUPS for name in names},
+    # Deep Lake's documented functions that change state (deeplake-api.md §7.1, §7.6).
+    # deeplake_sync_table rewrites what a table shows from its dataset, like REFRESH MATERIALIZED
+    # VIEW (D). create_deeplake_table is more than an additive CREATE TABLE: it binds a new table
+    # to a dataset path the caller picks, which can be existing storage outside the workspace (D).
+    "deeplake_sync_table": Listed(_D, "a Deep Lake function that refreshes a table from its dataset"),
+    "create_deeplake_table": Listed(_D, "a Deep Lake function that binds a table to a dataset path"),
+    **{name: Listed(_X, "on the guard's never list", hint) for hint, names, _ in _X_GROUPS for name in names},
 }
-_PREFIXES: tuple[tuple[str, StatementClass, str], ...] = (
-    ("pg_stat_reset", _D, ""),
-    *((prefix, _X, hint) for hint, _, prefixes in _X_GROUPS for prefix in prefixes),
+_PREFIXES: tuple[tuple[str, Listed], ...] = (
+    ("pg_stat_reset", _DESTROYS),
+    *(
+        (prefix, Listed(_X, "on the guard's never list", hint))
+        for hint, _, prefixes in _X_GROUPS
+        for prefix in prefixes
+    ),
 )
-_PREFIX_STARTS = tuple({prefix[:3] for prefix, _, _ in _PREFIXES})
+_PREFIX_STARTS = tuple({prefix[:3] for prefix, _ in _PREFIXES})
+# ts_rewrite(query, 'SELECT …') runs the SQL text of its second argument; the 3-argument form does not.
+_TS_REWRITE_SQL = Listed(_X, "the two-argument form runs SQL from a string", _HIDDEN_SQL)
 
-TRUSTED_LANGUAGES = frozenset({"sql", "plpgsql", "plperl", "pltcl", "plv8", "pllua", "pljava"})
+_TRUSTED_LANGUAGES = frozenset({"sql", "plpgsql", "plperl", "pltcl", "plv8", "pllua", "pljava"})
 """Languages a function or DO block may use; anything else (c, internal, untrusted PLs) is X."""
 
 X_EXTENSIONS = frozenset(
@@ -158,80 +204,41 @@ X_EXTENSIONS = frozenset(
 )
 """Extensions that give access to host files, other servers or the host itself."""
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 # In bodies, '$' also separates words, so dollar-quote tags cannot hide a name: $x$pg_sleep.
 _BODY_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNICODE_ESCAPE = re.compile(r"u&", re.IGNORECASE)
 
 
-def name_finding(name: str, where: str = "") -> Finding | None:
-    """Classify one normalised (lower-case) identifier against the function lists."""
+def listed(name: str, arity: int | None) -> Listed | None:
+    """The list entry of a lower-case function name called with ``arity`` arguments (None: unknown)."""
+    if name == "ts_rewrite":
+        return None if arity == 3 else _TS_REWRITE_SQL
     entry = _EXACT.get(name)
     if entry is None and name.startswith(_PREFIX_STARTS):
-        entry = next(((cls, hint) for prefix, cls, hint in _PREFIXES if name.startswith(prefix)), None)
-    if entry is None:
-        return None
-    cls, hint = entry
-    return Finding(cls, f"function {name}(){where}", f"{name}()", hint)
+        entry = next((found for prefix, found in _PREFIXES if name.startswith(prefix)), None)
+    return entry
 
 
 def body_finding(body: str, where: str) -> Finding | None:
-    """Scan the text of a DO or function body for X function names (word match)."""
+    """Scan the text of a DO or function body for names on the never list (word match)."""
     if _UNICODE_ESCAPE.search(body):
         return never(
             f"Unicode escape (U&) {where}",
             "write names and strings in the body without U& escapes",
         )
     for word in _BODY_WORD.findall(body):
-        found = name_finding(word.lower(), f" {where}")
-        if found is not None and found.cls is _X:
-            return found
+        entry = listed(word.lower(), None)
+        if entry is not None and entry.cls is _X:
+            return never(f"function {word.lower()}() {where}", entry.hint, subject=f"{word.lower()}() {where}")
     return None
 
 
 def language_finding(language: str) -> Finding | None:
     """X when a function or DO block uses a language outside the trusted list."""
-    if language in TRUSTED_LANGUAGES:
+    if language in _TRUSTED_LANGUAGES:
         return None
     return never(
         f"LANGUAGE {language}",
         "C, internal and untrusted languages reach the host; use LANGUAGE sql or plpgsql",
         subject=f"code in LANGUAGE {language}",
     )
-
-
-def normalise_name(name: str) -> str:
-    """Lower-case a bare or double-quoted name and keep its last dotted component."""
-    if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
-        name = name[1:-1].replace('""', '"')
-    return name.lower().rsplit(".", 1)[-1]
-
-
-def decode_unicode_identifier(body: str, escape: str = "\\") -> str:
-    """Decode the escapes of a ``U&"..."`` identifier body; raise ValueError if malformed."""
-    if len(escape) != 1 or escape in "+'\" \t\r\n" or escape in "0123456789abcdefABCDEF":
-        raise ValueError(f"invalid UESCAPE character {escape!r}")
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char != escape:
-            out.append(char)
-            i += 1
-        elif body[i + 1 : i + 2] == escape:
-            out.append(escape)
-            i += 2
-        else:
-            width = 6 if body[i + 1 : i + 2] == "+" else 4
-            start = i + 2 if width == 6 else i + 1
-            digits = body[start : start + width]
-            if len(digits) != width or not all(d in "0123456789abcdefABCDEF" for d in digits):
-                raise ValueError("invalid Unicode escape")
-            out.append(chr(int(digits, 16)))
-            i = start + width
-    return "".join(out)
-
-
-def words(text: str) -> list[str]:
-    """The identifier-like words in ``text``, lower-cased."""
-    return [word.lower() for word in _WORD.findall(text)]

@@ -9,6 +9,7 @@ __all__ = [
     "FOREIGN",
     "GUARD_FAILED",
     "ONE_STATEMENT",
+    "PGLAST",
     "SESSION",
     "SYNTAX",
     "TRANSACTION",
@@ -30,4 +31,5 @@ FOREIGN = "foreign servers and subscriptions reach other databases; they are not
 UNKNOWN = "read with SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN; write with INSERT, CREATE TABLE or CREATE INDEX"
 SYNTAX = "send one valid PostgreSQL statement"
 DISAGREE = "rewrite it in plain PostgreSQL; the guard refuses text that its two parsers read differently"
+PGLAST = "install pglast, a dependency of deeplake-mcp: without PostgreSQL's parser the guard refuses everything"
 GUARD_FAILED = "simplify the statement; if it is valid PostgreSQL, report it as a guard bug"

@@ -1,8 +1,9 @@
-"""Lexical canaries L1-L5, nesting, the one-statement rule, and the code-token stream.
+"""Lexical canaries L2-L5, nesting, the one-statement rule, and the code-token stream.
 
-Every rule here rejects text that sqlparse and PostgreSQL could read differently, so that
-the later checks, which trust sqlparse's idea of literals and comments, see what the server
-will run.
+The text scanned here is already masked (``_mask``): PostgreSQL's scanner has decided where
+every literal and quoted name ends. The rules reject what sqlparse and PostgreSQL could still
+read differently (comments, ``#``, non-ASCII), so that the later checks, which trust sqlparse's
+idea of comments, see what the server will run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlparse import tokens
 
-from . import _functions, _hints
+from . import _hints
 from ._classes import Finding, never
 from ._tokens import lex
 
@@ -23,13 +24,11 @@ MAX_DEPTH = 100
 """Deepest accepted nesting of parentheses and brackets (L5)."""
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_BACKSLASH_ESCAPE = re.compile(r"\\['\"\\]")
 # Places where a comment could start or '#' is followed by whitespace; each occurrence must lie
 # inside a literal or comment token, or sqlparse and PostgreSQL may split the text differently.
 _MARKERS = re.compile(r"--|/\*|#\s")
 _BRACKET_UNSAFE = re.compile(r"['\"$;#\\`]|--|/\*")
 
-_HINT_ESCAPE = "double a quote to escape it ('O''Brien') instead of using a backslash"
 _HINT_NESTED = "remove the nested /* inside the block comment, or use -- comments"
 _HINT_HASH = "write the # operator without whitespace after it (a #b)"
 _HINT_ASCII = "put non-ASCII text inside quotes: \"café\" for a name, 'café' for a value"
@@ -40,9 +39,9 @@ _HINT_BALANCE = "balance the parentheses and brackets"
 class Code(NamedTuple):
     """One significant token; comments and whitespace are dropped."""
 
-    kind: str  # word | name | uname | str | num | punct | other
-    text: str  # source text
-    key: str  # word: upper-case text; name: normalised name; others: text
+    kind: str  # word | name | str | num | punct | other
+    text: str  # source text (masked: no literal's contents)
+    key: str  # word: upper-case text; others: text
     depth: int  # nesting of ( and [; an opener and its closer carry the outer depth
 
 
@@ -98,7 +97,6 @@ class _Scanner:
         self.quiet_starts: list[int] = []
         self.quiet_ends: list[int] = []
         self.semicolons = 0
-        self.unicode_names = False
 
     def feed(self, toks: list[tuple[Any, str]], offset: int) -> None:
         code = self.code
@@ -121,7 +119,7 @@ class _Scanner:
                 code.append(Code("str", value, value, len(self.closers)))
             elif category == "name":
                 self._quiet(start, pos)
-                self._name(value, start)
+                code.append(Code("name", value, value, len(self.closers)))
             elif category == "tzcast":
                 self._tzcast(value, start)
             elif not value.isascii():
@@ -138,21 +136,6 @@ class _Scanner:
     def _quiet(self, start: int, end: int) -> None:
         self.quiet_starts.append(start)
         self.quiet_ends.append(end)
-
-    def _name(self, value: str, start: int) -> None:
-        code = self.code
-        depth = len(self.closers)
-        if (
-            len(code) >= 2
-            and code[-1].text == "&"
-            and code[-2].key == "U"
-            and self.text[start - 2 : start].upper() == "U&"
-        ):
-            del code[-2:]
-            code.append(Code("uname", value, value, depth))
-            self.unicode_names = True
-        else:
-            code.append(Code("name", value, _functions.normalise_name(value), depth))
 
     def _punct(self, value: str) -> None:
         depth = len(self.closers)
@@ -228,31 +211,9 @@ class _Scanner:
                 )
             )
 
-    def resolve_unicode_names(self) -> None:
-        code = self.code
-        out: list[Code] = []
-        i = 0
-        while i < len(code):
-            token = code[i]
-            if token.kind != "uname":
-                out.append(token)
-                i += 1
-                continue
-            escape = "\\"
-            if i + 2 < len(code) and code[i + 1].key == "UESCAPE" and code[i + 2].kind == "str":
-                escape = code[i + 2].text[1:-1]
-                i += 2
-            try:
-                decoded = _functions.decode_unicode_identifier(token.text[1:-1].replace('""', '"'), escape)
-            except ValueError as exc:
-                raise _Reject(never(f"U& identifier with {exc}", "write the name without U& escapes")) from exc
-            out.append(Code("name", "U&" + token.text, _functions.normalise_name(decoded), token.depth))
-            i += 1
-        self.code = out
-
 
 def scan(text: str) -> Lexed | Finding:
-    """Apply the lexical rules to ``text``; return its code tokens or a NEVER finding."""
+    """Apply the lexical rules to masked ``text``; return its code tokens or a NEVER finding."""
     stripped = text.lstrip()
     if stripped.startswith("\\"):
         return never(
@@ -260,17 +221,12 @@ def scan(text: str) -> Lexed | Finding:
             "psql meta-commands are client features; send SQL, e.g. query information_schema.tables",
             subject="a psql meta-command",
         )
-    escape = _BACKSLASH_ESCAPE.search(text)
-    if escape is not None:
-        return never(f"backslash escape ({escape.group()})", _HINT_ESCAPE)
     scanner = _Scanner(text)
     try:
         scanner.feed(lex(text), 0)
         if scanner.closers:
             raise _Reject(never(f"unbalanced parentheses ({len(scanner.closers)} left open)", _HINT_BALANCE))
         scanner.check_markers()
-        if scanner.unicode_names:
-            scanner.resolve_unicode_names()
     except _Reject as rejected:
         return rejected.finding
     return _one_statement(scanner.code, scanner.semicolons)

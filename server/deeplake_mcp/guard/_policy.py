@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ._calls import parse_read_functions
 from ._classes import AccessMode, Classification, StatementClass
 from ._classify import classify
 from ._filter import check_filter
@@ -42,10 +43,18 @@ class Policy:
     """The server's access mode, applied to classifications.
 
     ``Policy(AccessMode.READ_ONLY).check("DELETE FROM t")`` is a blocked verdict whose reason
-    names the statement, the current mode and the flag that would allow it.
+    names the statement, the current mode and the flag that would allow it. ``read_functions``
+    are the operator's extra read functions (``name`` or ``schema.name``, policy 2.1.8); they are
+    validated here, and a name that can never be a read raises ValueError.
     """
 
     mode: AccessMode
+    read_functions: frozenset[str] = field(default=frozenset())
+    server_mode: AccessMode | None = None
+    """Set when ``mode`` is a caller's, lower than the server's (an access token that grants less)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "read_functions", parse_read_functions(self.read_functions))
 
     @property
     def allowed_classes(self) -> tuple[StatementClass, ...]:
@@ -56,9 +65,13 @@ class Policy:
         """Whether this mode allows statements of class ``cls``."""
         return cls in self.allowed_classes
 
+    def classify(self, sql: object) -> Classification:
+        """Classify ``sql``, with this policy's extra read functions."""
+        return classify(sql, read_functions=self.read_functions)
+
     def check(self, sql: object) -> Verdict:
         """Classify ``sql`` and decide."""
-        return self.decide(classify(sql))
+        return self.decide(self.classify(sql))
 
     def decide(self, classification: Classification) -> Verdict:
         """The verdict for an existing classification."""
@@ -71,27 +84,31 @@ class Policy:
             detail = subject if subject.startswith(statement) else f"{statement}: {subject}"
             return Verdict(True, cls, f"{cls.label} ({detail})")
         phrase, enable, needed = _ENABLE[cls]
-        return Verdict(
-            False,
-            cls,
-            f"{subject} is {phrase}; this server runs with --access {self.mode.value}; "
-            f"an operator can enable {enable} (--access {needed.value})",
-        )
+        widen = f", or {classification.hint}" if classification.hint else ""
+        operator = f"an operator can enable {enable} (--access {needed.value}){widen}"
+        if self.server_mode is None:
+            why = f"this server runs with --access {self.mode.value}; {operator}"
+        elif cls in _ALLOWED[self.server_mode]:
+            why = f"this request's access token grants {self.mode.value} access; a token that grants {needed.value} may"
+        else:
+            why = f"this request's access token grants {self.mode.value} access; {operator}"
+        return Verdict(False, cls, f"{subject} is {phrase}; {why}")
 
     def check_filter(self, expr: object) -> Verdict:
         """Decide on a ``semantic_search`` filter: allowed only when it is a plain read."""
-        classification = check_filter(expr)
+        classification = check_filter(expr, read_functions=self.read_functions)
         cls = classification.cls
         subject = classification.subject or classification.reason
         if cls is _R:
             return Verdict(True, cls, "read (filter expression)")
         if cls is _X:
             return Verdict(False, cls, "filter: " + _never_reason(subject, classification.hint))
+        widen = f" (an operator can {classification.hint})" if classification.hint else ""
         return Verdict(
             False,
             cls,
             f"filter: {subject} is {_ENABLE[cls][0]}; a filter must be a read-only boolean "
-            "expression such as metadata->>'source' = 'manual'",
+            f"expression such as metadata->>'source' = 'manual'{widen}",
         )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from . import _functions, _hints
+from . import _hints
 from ._classes import Finding, StatementClass, never
 from ._lexical import Code
 
@@ -350,7 +350,7 @@ def _create(code: list[Code], i: int) -> Stmt:
     j = i + 1
     while word_at(code, j) in _CREATE_MODIFIERS:
         j += 1
-    obj, j = _object(code, j)
+    obj, _ = _object(code, j)
     label = f"CREATE {obj}"
     if obj not in _OBJECTS:
         return _unknown(label.strip(), "CREATE")
@@ -362,38 +362,7 @@ def _create(code: list[Code], i: int) -> Stmt:
         return Stmt(label, label, Finding(_W, f"{label} statement", label))
     if obj in _FOREIGN_OBJECTS:
         return Stmt(label, "CREATE", never(f"foreign-data access ({label})", _hints.FOREIGN))
-    if obj == "EXTENSION":
-        return Stmt(label, "CREATE", _extension(code, j))
-    if obj == "LANGUAGE":
-        untrusted = _functions.language_finding(_name_at(code, j))
-        return Stmt(label, "CREATE", untrusted or Finding(_D, f"{label} statement", label))
     return Stmt(label, "CREATE", Finding(_D, f"{label} statement", label))
-
-
-def _extension(code: list[Code], j: int) -> Finding:
-    while word_at(code, j) in ("IF", "NOT", "EXISTS"):
-        j += 1
-    name = _name_at(code, j)
-    if name in _functions.X_EXTENSIONS:
-        return never(
-            f"CREATE EXTENSION {name}",
-            "this extension reaches host files, other servers or the host; it is not available here",
-        )
-    if any(t.kind == "word" and t.key == "CASCADE" and t.depth == 0 for t in code):
-        return never(
-            "CREATE EXTENSION ... CASCADE",
-            "create each required extension explicitly, without CASCADE",
-        )
-    return Finding(_D, "CREATE EXTENSION statement", "CREATE EXTENSION")
-
-
-def _name_at(code: list[Code], j: int) -> str:
-    if j >= len(code):
-        return ""
-    token = code[j]
-    if token.kind == "str":
-        return token.text.strip("'").lower()
-    return token.key if token.kind == "name" else token.key.lower()
 
 
 def _drop_alter(code: list[Code], i: int, lead: str) -> Stmt:

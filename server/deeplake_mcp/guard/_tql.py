@@ -9,9 +9,14 @@ quoted names, no ``$``, and every dataset named as ``"hub://org/name"``.
 PostgreSQL's parser (pglast) gives the second opinion, as for SQL. TQL syntax it cannot read
 is handled explicitly, for the parser's copy of the text only: the clauses ``SAMPLE BY``,
 ``EXPAND BY`` and ``UNGROUP BY`` and the word ``PERCENT`` in ``LIMIT n PERCENT`` are cut out,
-bare ``ANY(…)``/``ALL(…)`` become function calls, ``SHAPE(x)[0]`` becomes ``(SHAPE(x))[0]`` and
-``x[:, 0]`` becomes ``x[:][0]``. The result must parse as one SELECT; anything else is refused.
+``==`` becomes ``=``, bare ``ANY(…)``/``ALL(…)`` become function calls, ``SHAPE(x)[0]`` becomes
+``(SHAPE(x))[0]`` and ``x[:, 0]`` becomes ``x[:][0]``. The result must parse as one SELECT;
+anything else is refused.
 The tree then shows every source: each must be a quoted ``hub://org/name``.
+
+Every function call must be a read (policy 2.1 and 2.5): TQL's own functions, and SQL functions
+the catalogue knows as reads. The calls inside the cut-out clauses are checked by name.
+Backslashes inside TQL strings and names are refused: TQL's own lexer may read them differently.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, NamedTuple
 from sqlparse import tokens as sql_tokens
 
 from . import _hints, _pgcheck
+from ._calls import call_finding
 from ._classes import Classification, Finding, StatementClass, never
 from ._classify import analyse, failed
 from ._tokens import lex
@@ -110,6 +116,35 @@ _NOT_FUNCTIONS = frozenset(
         "ARRAY",
     }
 )
+# TQL's functions (deeplake-api.md §9 and the TQL reference), all reads; "any", "all" and "some"
+# are bare ANY(…)/ALL(…)/SOME(…) as rewritten for the parser.
+_TQL_FUNCTIONS = frozenset(
+    {
+        "all",
+        "all_strict",
+        "amax",
+        "amin",
+        "any",
+        "bm25_similarity",
+        "contains",
+        "cosine_similarity",
+        "deepmemory_distance",
+        "hamming_distance",
+        "keys",
+        "l1_norm",
+        "l2_norm",
+        "linf_norm",
+        "logical_and",
+        "logical_or",
+        "max_weight",
+        "maxsim",
+        "nonzero",
+        "prod",
+        "shape",
+        "some",
+        "sum_weight",
+    }
+)
 _SOURCE_NODES = {
     "RangeFunction": "a function call",
     "RangeTableFunc": "XMLTABLE",
@@ -163,7 +198,7 @@ def _parse_hub(path: str) -> tuple[str, str] | None:
 
 
 def _check(text: object) -> Classification:
-    first = analyse(text, second_opinion=False)
+    first = analyse(text, parse_tree=False)
     if first.cls is _NEVER:
         hint = _HINT_SYNTAX if first.hint in _SQL_HINTS else first.hint
         return _refusal(never(first.reason, hint, first.subject), first.statement)
@@ -183,14 +218,13 @@ def _check(text: object) -> Classification:
     parser_text = _for_parser(text, toks)
     if isinstance(parser_text, Finding):
         return _refusal(parser_text)
-    if not _pgcheck.AVAILABLE:
-        return _refusal(never("TQL cannot be checked without pglast", "install pglast"))
-    opinion = _pgcheck.second_opinion(parser_text)
+    opinion = _pgcheck.second_opinion(parser_text, _TQL_FUNCTIONS)
     if opinion.finding.cls is _NEVER:
-        return _refusal(never(opinion.finding.reason, _HINT_SYNTAX, opinion.finding.subject))
+        hint = _HINT_SYNTAX if opinion.finding.hint in _SQL_HINTS else opinion.finding.hint
+        return _refusal(never(opinion.finding.reason, hint, opinion.finding.subject))
     if opinion.family != _STATEMENT or opinion.finding.cls is not _READ:
         what = opinion.finding.subject or opinion.family
-        return _refusal(never(f"{what}: TQL runs one SELECT and nothing else", _HINT_SELECT, subject=what))
+        return _refusal(never(f"{what}: TQL runs one read-only SELECT", _HINT_SELECT, subject=what))
     sources = _tree_sources(parser_text)
     if isinstance(sources, Finding):
         return _refusal(sources)
@@ -239,6 +273,11 @@ def _lexical(toks: list[_Tok]) -> Finding | None:
             )
         if tok.kind == "op" and "$" in tok.text:
             return never("'$' in a TQL query", "TQL has no $n parameters or dollar quotes; write the values")
+        if tok.kind in ("str", "name") and "\\" in tok.text:
+            return never(
+                f"backslash inside {tok.text[:60]}",
+                "TQL may read backslashes in strings differently from PostgreSQL; write the text without them",
+            )
         if tok.kind == "word" and tok.key in ("E", "U") and _escape_form(toks, i):
             return never(f"escape form {tok.text}{toks[i + 1].text[:20]}", "write names and strings without E'' or U&")
     return None
@@ -300,17 +339,16 @@ def _for_parser(text: str, toks: list[_Tok]) -> str | Finding:
         tok = toks[i]
         if tok.kind == "word" and tok.key in _TQL_CLAUSES and _word(toks, i + 1) == "BY":
             end = _clause_end(toks, i + 2, tok.depth)
-            for inner in toks[i + 2 : end]:
-                if inner.kind == "word" and inner.key in _NOT_IN_CLAUSE:
-                    return never(
-                        f"{inner.key} inside {tok.key} BY",
-                        f"{tok.key} BY takes expressions only; put subqueries in FROM",
-                    )
+            found = _clause_finding(toks, i, end)
+            if found is not None:
+                return found
             edits.append((tok.start, toks[end].start if end < len(toks) else len(text), " "))
             i = end
             continue
         if tok.key == "PERCENT" and i >= 2 and toks[i - 1].kind == "num" and _word(toks, i - 2) == "LIMIT":
             edits.append((tok.start, tok.end, " "))
+        elif tok.kind == "op" and tok.text == "==":
+            edits.append((tok.start, tok.end, "="))
         elif (
             tok.kind == "word"
             and tok.key in ("ANY", "ALL", "SOME")
@@ -322,6 +360,24 @@ def _for_parser(text: str, toks: list[_Tok]) -> str | Finding:
             edits.extend(_subscript_edits(toks, i))
         i += 1
     return _apply(text, edits)
+
+
+def _clause_finding(toks: list[_Tok], i: int, end: int) -> Finding | None:
+    """Subqueries and calls that are not reads inside a SAMPLE/EXPAND/UNGROUP BY clause."""
+    clause = toks[i].key
+    for n in range(i + 2, end):
+        inner = toks[n]
+        if inner.kind == "word" and inner.key in _NOT_IN_CLAUSE:
+            return never(
+                f"{inner.key} inside {clause} BY", f"{clause} BY takes expressions only; put subqueries in FROM"
+            )
+        if inner.kind == "word" and _punct(toks, n + 1, "("):
+            qualified = n >= 2 and toks[n - 1].text == "." and toks[n - 2].kind == "word"
+            names = [toks[n - 2].text.lower(), inner.text.lower()] if qualified else [inner.text.lower()]
+            call = call_finding(names, None, _TQL_FUNCTIONS)
+            if call is not None:
+                return never(f"{call.subject} inside {clause} BY: TQL runs one read-only SELECT", _HINT_SELECT)
+    return None
 
 
 def _subscripts(before: _Tok) -> bool:

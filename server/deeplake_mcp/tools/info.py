@@ -23,6 +23,9 @@ class ServerInfo(BaseModel):
     default_workspace: str
     access: str = Field(description="read-only, read-write or destructive: --access, or less for a limited token")
     allowed_statement_classes: list[str]
+    read_functions: list[str] = Field(
+        description="extra functions the SQL guard treats as reads (DEEPLAKE_MCP_READ_FUNCTIONS)"
+    )
     limits: dict[str, Any]
     embedder: dict[str, Any] = Field(description="the text embedder: name, dimensions, whether it is loaded")
     health: dict[str, Any]
@@ -45,6 +48,7 @@ async def server_info(ctx: Ctx) -> ServerInfo:
         default_workspace=rt.settings.workspace,
         access=rt.policy.mode.value,
         allowed_statement_classes=[c.label for c in rt.policy.allowed_classes],
+        read_functions=sorted(rt.policy.read_functions),
         limits={
             "max_rows": rt.settings.max_rows,
             "max_result_chars": rt.settings.max_result_chars,

@@ -8,7 +8,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeError
-from deeplake_mcp.guard import StatementClass, Verdict, classify
+from deeplake_mcp.guard import StatementClass, Verdict
 from deeplake_mcp.output import RowsResult, shape_rows
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.tools._common import Ctx, WorkspaceArg, runtime, timeout_ms, tool_error, without_terminator
@@ -52,7 +52,7 @@ async def query(
     more rows exist.
     """
     rt = runtime(ctx)
-    analysed = classify(sql)
+    analysed = rt.policy.classify(sql)
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
     if verdict.cls is not StatementClass.READ:
@@ -73,7 +73,7 @@ async def execute_sql(
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    analysed = classify(sql)
+    analysed = rt.policy.classify(sql)
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(verdict)
     if verdict.cls is StatementClass.READ:
