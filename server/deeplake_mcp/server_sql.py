@@ -26,6 +26,10 @@ _MODELS = (
     "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
     "AND col_description(a.attrelid, a.attnum) LIKE $2"
 )
+_TYPE_OIDS = (
+    "SELECT attname, atttypid::int FROM pg_attribute "
+    "WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped"
+)
 _COMMENT = (
     "SELECT coalesce(col_description(to_regclass($1), a.attnum), '') FROM pg_attribute a "
     "WHERE a.attrelid = to_regclass($1) AND a.attname = $2"
@@ -82,6 +86,11 @@ class ServerSQL:
         params = [qualified(workspace, table), MODEL_NOTE + "%"]
         result = await self._client.query(workspace, _MODELS, params, read_only=True)
         return {str(name): str(note)[len(MODEL_NOTE) :] for name, note in result.rows}
+
+    async def type_oids(self, workspace: str, table: str) -> dict[str, int]:
+        """PostgreSQL's type OID of each column (embedded backend: what binary COPY must encode)."""
+        result = await self._client.query(workspace, _TYPE_OIDS, [qualified(workspace, table)], read_only=True)
+        return {str(name): int(oid) for name, oid in result.rows}
 
     async def record_embedding_model(self, workspace: str, table: str, column: str, model: str) -> bool:
         """Note the model in the column's comment, unless the column carries someone else's comment.

@@ -2,6 +2,7 @@
 
 from deeplake_mcp.deeplake._client import DeepLakeClient
 from deeplake_mcp.deeplake._config import (
+    COPY_MEDIA_TYPE,
     DEFAULT_API_URL,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUTS,
@@ -37,6 +38,7 @@ from deeplake_mcp.deeplake._models import (
 from deeplake_mcp.deeplake._tensordb import DEFAULT_TENSORDB_URL, TensorDBClient, TQLResult
 
 __all__ = [
+    "COPY_MEDIA_TYPE",
     "DEFAULT_API_URL",
     "DEFAULT_RETRIES",
     "DEFAULT_TENSORDB_URL",

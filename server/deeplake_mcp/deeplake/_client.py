@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from deeplake_mcp import __version__
 from deeplake_mcp.deeplake._config import (
+    COPY_MEDIA_TYPE,
     DEFAULT_API_URL,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUTS,
@@ -300,6 +301,25 @@ class DeepLakeClient:
         )
         return self._parse(QueryResult, body or {})
 
+    async def copy_rows(
+        self, workspace: str, table: str, columns: Sequence[str], type_oids: Sequence[int], data: bytes
+    ) -> int:
+        """``POST /workspaces/{workspace}/tables/{table}/copy``, embedded local API only: rows in binary COPY form.
+
+        ``data`` is one PostgreSQL binary COPY stream of ``columns``, encoded for the column types
+        ``type_oids`` (the API refuses the stream if the table's types differ by then); the rows are
+        written in one transaction.
+        """
+        body = await self._request(
+            "POST",
+            f"/workspaces/{_seg(workspace)}/tables/{_seg(table)}/copy",
+            content=data,
+            params=[*(("column", c) for c in columns), *(("type", str(oid)) for oid in type_oids)],
+            headers={"Content-Type": COPY_MEDIA_TYPE},
+            wait=self._timeouts.upload,
+        )
+        return self._parse(QueryResult, body or {}).row_count
+
     # -- plumbing -----------------------------------------------------------------------
 
     async def _request(
@@ -310,6 +330,8 @@ class DeepLakeClient:
         json: Any = None,
         files: Any = None,
         data: Any = None,
+        content: bytes | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
         wait: float | None = None,
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
@@ -321,13 +343,8 @@ class DeepLakeClient:
         requests are retried only when the connection could not be opened at all.
         """
         safe = method == "GET" if idempotent is None else idempotent
-        kwargs: dict[str, Any] = {"json": json} if json is not None else {}
-        if files is not None:
-            kwargs["files"] = files
-        if data is not None:
-            kwargs["data"] = data
-        if headers is not None:
-            kwargs["headers"] = headers
+        parts = {"json": json, "files": files, "data": data, "content": content, "params": params, "headers": headers}
+        kwargs: dict[str, Any] = {name: part for name, part in parts.items() if part is not None}
         if wait is not None:
             kwargs["timeout"] = httpx.Timeout(wait, connect=self._timeouts.connect)
         backoff = Backoff(self._retries)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from deeplake_mcp.retries import RetryPolicy
 
 __all__ = [
+    "COPY_MEDIA_TYPE",
     "DEFAULT_API_URL",
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUTS",
@@ -34,6 +35,9 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 DEFAULT_RETRIES = RetryPolicy()
 NO_RETRIES = RetryPolicy(attempts=1)
+
+COPY_MEDIA_TYPE = "application/vnd.postgresql.copy-binary"
+"""Content type of ``POST …/tables/{table}/copy`` bodies (embedded local API only): PostgreSQL's binary COPY."""
 
 READ_ONLY_HEADER = "X-Deeplake-Read-Only"
 """Request header (value ``true``) marking a query that only reads: the embedded API then runs it in a

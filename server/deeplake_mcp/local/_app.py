@@ -13,7 +13,12 @@ Shapes where the real API's answer is unknown (see deeplake-api.md §2, §11):
   `GET /workspaces/{ws}/tables/{table}`: `{"table_name", "columns", "row_count", "size_mb"}`.
 * every DELETE answers 204 with no body.
 * the `X-Activeloop-Org-Id` header is accepted and ignored: workspaces belong to no organization.
-* a query or batch runs in a READ ONLY transaction when the `X-Deeplake-Read-Only: true` header says
+* `POST /workspaces/{ws}/tables/{table}/copy?column=a&column=b&type=25&type=1021` (not in the managed
+  API; deeplake-mcp's insert path uses it on the embedded backend) takes a PostgreSQL binary COPY stream
+  of those columns, encoded for those type OIDs (`Content-Type: application/vnd.postgresql.copy-binary`),
+  and writes its rows in one transaction as the query role, after checking under lock that the columns
+  still have those types (409 otherwise); it answers like a batch: `{"columns": [], "rows": [], "row_count": n}`.
+* a query, batch or copy runs in a READ ONLY transaction when the `X-Deeplake-Read-Only: true` header says
   the caller only reads (deeplake-mcp sends it for its read tools; the managed API ignores it), or
   when the SQL guard classes the statement as a read.
 
@@ -41,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deeplake_mcp.asgi_security import BearerAuth, BodyLimit, HostCheck
-from deeplake_mcp.deeplake import READ_ONLY_HEADER
+from deeplake_mcp.deeplake import COPY_MEDIA_TYPE, READ_ONLY_HEADER
 from deeplake_mcp.guard import StatementClass, classify
 
 from ._backend import LocalBackend
@@ -94,6 +99,7 @@ def create_app(backend: LocalBackend, *, exposure: Exposure | None = None) -> St
             Route("/workspaces/{workspace}/tables/query", query, methods=["POST"]),
             Route("/workspaces/{workspace}/tables/query/batch", query_batch, methods=["POST"]),
             Route("/workspaces/{workspace}/tables/{table}", get_table, methods=["GET"]),
+            Route("/workspaces/{workspace}/tables/{table}/copy", copy_rows, methods=["POST"]),
             Route("/workspaces/{workspace}/tables/{table}", drop_table, methods=["DELETE"]),
             Route("/api/query/v1", tql_query, methods=["POST"]),
         ],
@@ -290,6 +296,25 @@ async def query_batch(request: Request) -> Response:
     return JSONResponse({"columns": [], "rows": [], "row_count": row_count})
 
 
+async def copy_rows(request: Request) -> Response:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != COPY_MEDIA_TYPE:
+        raise InvalidRequest(f"the body must be a PostgreSQL binary COPY stream (Content-Type: {COPY_MEDIA_TYPE})")
+    columns = request.query_params.getlist("column")
+    types = request.query_params.getlist("type")
+    if not columns or len(set(columns)) != len(columns) or not all(columns):
+        raise InvalidRequest("name each column of the stream once, in order: ?column=a&column=b")
+    if len(types) != len(columns) or not all(oid.isdigit() for oid in types):
+        raise InvalidRequest("give the type OID the stream encodes for each column, in order: ?type=25&type=1021")
+    row_count = await _backend(request).copy_rows(
+        request.path_params["workspace"],
+        request.path_params["table"],
+        dict(zip(columns, map(int, types), strict=True)),
+        await request.body(),
+        read_only=_says_read_only(request),
+    )
+    return JSONResponse({"columns": [], "rows": [], "row_count": row_count})
+
+
 # Request parsing
 
 
@@ -304,7 +329,11 @@ def _catalog(request: Request) -> Catalog:
 
 def _reads_only(request: Request, sql: str) -> bool:
     """Whether the statement runs READ ONLY: the caller says it reads, or the SQL guard classes it a read."""
-    return request.headers.get(READ_ONLY_HEADER, "").lower() == "true" or classify(sql).cls is StatementClass.READ
+    return _says_read_only(request) or classify(sql).cls is StatementClass.READ
+
+
+def _says_read_only(request: Request) -> bool:
+    return request.headers.get(READ_ONLY_HEADER, "").lower() == "true"
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

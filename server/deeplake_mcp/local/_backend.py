@@ -16,19 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
+
+from deeplake_mcp.identifiers import quote_ident
 
 from ._bootstrap import bootstrap
 from ._catalog import Catalog
 from ._compile import compile_sql
-from ._errors import InvalidRequest
+from ._errors import Conflict, InvalidRequest
 from ._executor import DEFAULT_TIMEOUT_MS, Executor, QueryResult, open_pool
 from ._indexes import Indexes
 from ._postgres import EmbeddedPostgres, Endpoints, PostgresSetupError, external_endpoints
 from ._tables import Tables
 from ._values import JSON
+
+_COLUMN_TYPES = (
+    "SELECT attname, atttypid::int FROM pg_catalog.pg_attribute "
+    "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped"
+)
 
 __all__ = ["LocalBackend"]
 
@@ -162,6 +169,32 @@ class LocalBackend:
         executor = self._open()[3]
         async with executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms) as session:
             return await session.executemany(plan.sql, [[*params, *lifted] for params in params_batch])
+
+    async def copy_rows(
+        self,
+        workspace: str,
+        table: str,
+        columns: dict[str, int],
+        data: bytes,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        *,
+        read_only: bool = False,
+    ) -> int:
+        """Write a binary COPY stream into ``workspace.table`` in one transaction; the rows written.
+
+        ``columns`` maps each column of the stream, in order, to the type OID its values are encoded
+        for; Conflict when the table's columns (checked under lock, so no ALTER can slip in) differ.
+        """
+        target = sql.Identifier(workspace, table)
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        executor = self._open()[3]
+        async with executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms) as session:
+            await session.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(target))
+            found = dict(await session.rows(_COLUMN_TYPES, [f"{quote_ident(workspace)}.{quote_ident(table)}"]))
+            changed = [name for name, oid in columns.items() if found.get(name) != oid]
+            if changed:
+                raise Conflict(f"columns {changed} of {table!r} do not have the types the rows were encoded for")
+            return await session.copy_in(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(target, names), data)
 
     def _open(self) -> tuple[Catalog, Tables, Indexes, Executor]:
         if self._parts is None:

@@ -92,6 +92,12 @@ class Session:
         await self.cursor.executemany(statement.encode(), [[to_param(v) for v in params] for params in params_batch])
         return max(self.cursor.rowcount, 0)
 
+    async def copy_in(self, statement: sql.Composed, data: bytes) -> int:
+        """Run a ``COPY … FROM STDIN`` statement with ``data`` as its input; the rows copied."""
+        async with self.cursor.copy(statement) as copy:
+            await copy.write(data)
+        return max(self.cursor.rowcount, 0)
+
     async def run(self, statement: Statement, params: Sequence[JSON] = ()) -> QueryResult:
         """Run one statement and return its rows, JSON-ready."""
         await self.execute(statement, params)

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import anyio
+import numpy as np
 from mcp.server.mcpserver.exceptions import ToolError
+from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
+from deeplake_mcp.row_writers import Rows, writer_for
 from deeplake_mcp.runtime import Runtime
-from deeplake_mcp.server_sql import VECTOR_TYPES, insert_statement
+from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, known_names, runtime, tool_error
 from deeplake_mcp.tools.catalog import described, forget_schemas
+from deeplake_mcp.vectors import VectorColumn, VectorValueError, vector_column
 
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
@@ -28,7 +30,6 @@ CHUNK_BYTES = 4 * 1024 * 1024
 EMBED_BATCH = 256
 
 log = logging.getLogger(__name__)
-_JSON_TYPES = ("json", "jsonb")
 
 
 class InsertResult(BaseModel):
@@ -68,17 +69,14 @@ async def insert_rows(
     desc = await described(rt, ws, table)
     if embed:
         rows = await _with_embeddings(ctx, rt, desc, rows, embed)
-    columns = _columns_of(desc, rows)
-    types = {c.name: c.type.lower() for c in desc.columns}
-    _check_vectors(desc, rows, columns)
-    sql = insert_statement(ws, table, columns, types)
-    params = [[_param(row.get(c), types[c]) for c in columns] for row in rows]
+    checked = _checked(ws, desc, rows)
+    chunks = plan_chunks(checked.json_sizes())
+    writer = writer_for(rt.backend, rt.client, checked, chunks)
     written = 0
-    chunks = plan_chunks(params)
     try:
         for start, end in chunks:
             try:
-                await rt.client.query_batch(ws, sql, params[start:end])
+                await writer.write(start, end)
             except DeepLakeError as exc:
                 detail = str(await tool_error(rt, exc, workspace=ws, table=table))
                 raise ToolError(_partial_failure(len(rows), start, end, exc, detail)) from exc
@@ -99,6 +97,20 @@ async def insert_rows(
     if embed and rt.embedder is not None:
         await _record_models(rt, ws, table, list(embed), rt.embedder.name)
     return InsertResult(table=table, workspace=ws, inserted=written, batches=len(chunks))
+
+
+def _checked(workspace: str, desc: TableDescription, rows: list[dict[str, Any]]) -> Rows:
+    """The rows, checked against the table (known columns, vectors of the right dimension) before any is written."""
+    columns = _columns_of(desc, rows)
+    types = {c.name: c.type.lower() for c in desc.columns}
+    vectors: dict[str, VectorColumn] = {}
+    for col in desc.columns:
+        if col.name in columns and col.type.lower() in VECTOR_TYPES:
+            try:
+                vectors[col.name] = vector_column(col.name, [row.get(col.name) for row in rows], col.vector_dimension)
+            except VectorValueError as exc:
+                raise ToolError(f"rows[{exc.row}].{exc.problem}; nothing was written.") from None
+    return Rows(workspace, desc.table_name, columns, {c: types[c] for c in columns}, rows, vectors)
 
 
 def _work(rows: list[dict[str, Any]], embed: dict[str, str] | None) -> int:
@@ -166,19 +178,18 @@ async def _record_models(rt: Runtime, workspace: str, table: str, columns: list[
 
 
 def plan_chunks(
-    params: Sequence[Sequence[Any]], *, max_rows: int = CHUNK_ROWS, max_bytes: int = CHUNK_BYTES
+    sizes: Sequence[int] | NDArray[np.int64], *, max_rows: int = CHUNK_ROWS, max_bytes: int = CHUNK_BYTES
 ) -> list[tuple[int, int]]:
-    """Split rows into ``[start, end)`` batches bounded by row count and by JSON size."""
+    """Split rows of the given sizes into ``[start, end)`` batches bounded by row count and by bytes."""
     chunks: list[tuple[int, int]] = []
-    start, size = 0, 0
-    for i, row in enumerate(params):
-        row_bytes = len(json.dumps(row, separators=(",", ":"), default=str))
-        if i > start and (i - start >= max_rows or size + row_bytes > max_bytes):
+    start, total = 0, 0
+    for i, row_bytes in enumerate(map(int, sizes)):
+        if i > start and (i - start >= max_rows or total + row_bytes > max_bytes):
             chunks.append((start, i))
-            start, size = i, 0
-        size += row_bytes
-    if start < len(params):
-        chunks.append((start, len(params)))
+            start, total = i, 0
+        total += row_bytes
+    if start < len(sizes):
+        chunks.append((start, len(sizes)))
     return chunks
 
 
@@ -196,36 +207,6 @@ def _columns_of(desc: TableDescription, rows: list[dict[str, Any]]) -> list[str]
                 )
             seen.setdefault(key)
     return list(seen)
-
-
-def _check_vectors(desc: TableDescription, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    """Every vector is a list of finite numbers with the column's dimension (checked before writing)."""
-    for col in desc.columns:
-        if col.name not in columns or col.type.lower() not in VECTOR_TYPES:
-            continue
-        expected = col.vector_dimension
-        for i, row in enumerate(rows):
-            value = row.get(col.name)
-            if value is None:
-                continue
-            if not isinstance(value, list) or not all(
-                isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in value
-            ):
-                raise ToolError(f"rows[{i}].{col.name} must be a list of finite numbers (a vector).")
-            if expected is None:
-                expected = len(value)
-            if len(value) != expected:
-                raise ToolError(
-                    f"rows[{i}].{col.name} has {len(value)} dimensions but column {col.name!r} holds "
-                    f"{expected}-dimensional vectors; nothing was written."
-                )
-
-
-def _param(value: Any, pg_type: str) -> Any:
-    """JSON columns take any JSON value; encode it as JSON text so strings stay JSON strings."""
-    if pg_type in _JSON_TYPES and value is not None:
-        return json.dumps(value)
-    return value
 
 
 def _partial_failure(total: int, start: int, end: int, exc: DeepLakeError, detail: str) -> str:

@@ -1,0 +1,96 @@
+"""Vectors from JSON rows, checked once and held as one float32 matrix per column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["FLOAT4_MAX", "VectorColumn", "VectorValueError", "vector_column"]
+
+FLOAT4_MAX = float(np.finfo(np.float32).max)
+_NUMBERS = frozenset({int, float})
+
+
+class VectorValueError(ValueError):
+    """A value that is not a vector of the column's dimension; ``row`` says which one."""
+
+    def __init__(self, row: int, problem: str) -> None:
+        super().__init__(problem)
+        self.row = row
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class VectorColumn:
+    """One column's vectors for a run of rows: ``matrix[i]`` is row i's vector where ``present[i]``."""
+
+    matrix: NDArray[np.float32]
+    present: NDArray[np.bool_]
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.present)
+
+    def rows(self, start: int, end: int) -> VectorColumn:
+        """The vectors of rows ``[start, end)`` (views, no copies)."""
+        return VectorColumn(self.matrix[start:end], self.present[start:end])
+
+    def value(self, row: int) -> list[float] | None:
+        """Row ``row``'s vector as a list (None when absent)."""
+        return self.matrix[row].tolist() if self.present[row] else None
+
+
+def vector_column(column: str, values: Sequence[Any], dimensions: int | None) -> VectorColumn:
+    """Check ``values`` (lists of numbers or None) and pack them; VectorValueError names the first bad row.
+
+    Every vector needs ``dimensions`` numbers (or, when None, as many as the first vector), each finite and
+    within float4's range. Booleans and numeric strings are not numbers here, even though NumPy would take them.
+    """
+    present = np.fromiter((value is not None for value in values), dtype=np.bool_, count=len(values))
+    given = [value for value in values if value is not None]
+    if dimensions is None and given:
+        dimensions = len(given[0]) if type(given[0]) is list else 0
+    for row, value in enumerate(values):
+        if value is None:
+            continue
+        if type(value) is not list or not value or not set(map(type, value)) <= _NUMBERS:
+            raise VectorValueError(row, f"{column} must be a non-empty list of finite numbers (a vector)")
+        if len(value) != dimensions:
+            holds = f"column {column!r} holds {dimensions}-dimensional vectors"
+            raise VectorValueError(row, f"{column} has {len(value)} dimensions but {holds}")
+    matrix = np.zeros((len(values), dimensions or 0), dtype=np.float32)
+    if given:
+        try:
+            exact = np.array(given, dtype=np.float64)
+        except OverflowError:  # an integer beyond even a double's range
+            row = next(i for i, value in enumerate(values) if value is not None and max(map(abs, value)) > FLOAT4_MAX)
+            raise VectorValueError(
+                row, f"{column} must hold finite numbers within ±{FLOAT4_MAX:.4g} (float4)"
+            ) from None
+        with np.errstate(over="ignore"):
+            matrix[present] = exact.astype(np.float32)
+        _check_float4(column, matrix[present], exact, np.flatnonzero(present))
+    return VectorColumn(matrix, present)
+
+
+def _check_float4(column: str, packed: NDArray[np.float32], exact: NDArray[np.float64], rows: NDArray[np.intp]) -> None:
+    """Refuse what PostgreSQL's float4 input refuses: overflow to infinity, and non-zero numbers that become 0."""
+    finite = np.isfinite(packed).all(axis=1)
+    if not finite.all():
+        row = int(rows[np.argmin(finite)])
+        raise VectorValueError(row, _out_of_range(column))
+    vanished = ((packed == 0) & (exact != 0)).any(axis=1)
+    if vanished.any():
+        row = int(rows[np.argmax(vanished)])
+        raise VectorValueError(row, f"{column} holds a number too close to 0 for float4 (it would become 0); write 0")
+
+
+def _out_of_range(column: str) -> str:
+    return f"{column} must hold finite numbers within ±{FLOAT4_MAX:.4g} (float4)"
