@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from deeplake_mcp.deeplake import DEFAULT_API_URL, DEFAULT_TENSORDB_URL
 from deeplake_mcp.guard import DEFAULT_ACCESS, AccessMode, parse_read_functions
+from deeplake_mcp.redact import protect, secret_values
 
 __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings", "reveal"]
 
@@ -146,6 +147,10 @@ class Settings(BaseModel):
     embedding_model: str | None = Field(None, description="model name sent to the embedding endpoint")
     embedding_api_key: SecretStr | None = Field(None, description="bearer token of the embedding endpoint")
     embedding_dimensions: int | None = Field(None, ge=1, le=65_536, description="embedding size")
+
+    def model_post_init(self, _context: Any) -> None:
+        """Every secret setting is known to the redactor from the moment it exists."""
+        protect(*secret_values(self))
 
     @field_validator("api_url", "tensordb_url")
     @classmethod
