@@ -147,6 +147,9 @@ class Settings(BaseModel):
     embedding_model: str | None = Field(None, description="model name sent to the embedding endpoint")
     embedding_api_key: SecretStr | None = Field(None, description="bearer token of the embedding endpoint")
     embedding_dimensions: int | None = Field(None, ge=1, le=65_536, description="embedding size")
+    audit_log: str | None = Field(
+        None, description="audit trail of every SQL/TQL statement: 'stderr' or a file path (off when unset)"
+    )
 
     def model_post_init(self, _context: Any) -> None:
         """Every secret setting is known to the redactor from the moment it exists."""
@@ -205,6 +208,18 @@ class Settings(BaseModel):
             )
         return value
 
+    @field_validator("audit_log")
+    @classmethod
+    def _audit_target(cls, value: str | None) -> str | None:
+        if value is None or value == "stderr":
+            return value
+        if value == "stdout":
+            raise ValueError("stdout carries the MCP protocol over stdio; use stderr or a file path")
+        parent = Path(value).expanduser().parent
+        if not parent.is_dir():
+            raise ValueError(f"the directory {parent} does not exist")
+        return value
+
     @field_validator("upload_dirs", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
@@ -261,6 +276,7 @@ class Settings(BaseModel):
                 if on
             )
             or "none",
+            "audit_log": self.audit_log or "off",
         }
 
 
