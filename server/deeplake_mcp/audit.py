@@ -34,8 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import anyio
-
 from deeplake_mcp.deeplake import DeepLakeClient, DeepLakeError, QueryResult, TensorDBClient, TQLResult
 from deeplake_mcp.redact import redact_value
 from deeplake_mcp.statements import shape, tagged
@@ -150,7 +148,7 @@ class Trail:
         try:
             yield sent
         except BaseException as exc:
-            outcome = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else type(exc).__name__
+            outcome = type(exc).__name__ if isinstance(exc, Exception) else "cancelled"  # cancelled, interrupted
             raise
         finally:
             if self.enabled:

@@ -25,8 +25,10 @@ TAG = {"application": "deeplake-mcp", "session": "p1-abc", "tool": "query", "req
         ("INSERT INTO t (a, b) VALUES ($1, $2::jsonb)", "INSERT INTO t (a, b) VALUES ($1, $2::jsonb)"),
         ("SELECT 1 /* password=hunter2 */ -- note 'x'\n, 2", "SELECT ? , ?"),
         ("SELECT v <#> ARRAY[0.1, -0.2, 3e-4]::float4[] AS s FROM t", "SELECT v <#> ARRAY[?]::float4[] AS s FROM t"),
-        ('SELECT text FROM "hub://org/ds" WHERE CONTAINS(text, \'whale\')', 'SELECT text FROM "hub://org/ds" WHERE '
-         "CONTAINS(text, ?)"),
+        (
+            "SELECT text FROM \"hub://org/ds\" WHERE CONTAINS(text, 'whale')",
+            'SELECT text FROM "hub://org/ds" WHERE CONTAINS(text, ?)',
+        ),
         ("SELECT\n  a,\n\tb\nFROM t;", "SELECT a, b FROM t;"),
     ],
 )
