@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from deeplake_mcp import logs
 from deeplake_mcp.app import build_server
 from deeplake_mcp.settings import load_settings
 from fault_server import FaultServer, Reply, running
-from processes import SERVER_CMD, free_port, server_env, wait_for
+from processes import http_server
 
 pytestmark = pytest.mark.anyio
 
@@ -166,27 +164,10 @@ async def test_no_secret_leaves_in_process(
     assert all(s.headers["authorization"] == f"Bearer {API_KEY}" for s in fault.seen if s.path != "/v1/embeddings")
 
 
-@contextmanager
-def _serving(env: dict[str, str], out: Path, err: Path) -> Iterator[str]:
-    """``deeplake-mcp serve --transport http`` with ``env``, stdout and stderr to files; yields its /mcp URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/mcp"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [*SERVER_CMD, "serve", "--transport", "http", "--port", str(port)], env=env, stdout=stdout, stderr=stderr
-        )
-    try:
-        wait_for(url, proc, err)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 @pytest.mark.slow
 async def test_no_secret_leaves_the_program_over_http(fault: FaultServer, data_dir: Path, tmp_path: Path) -> None:
     audit, out, err = tmp_path / "audit.jsonl", tmp_path / "stdout.log", tmp_path / "stderr.log"
-    with _serving(server_env(data_dir, **_settings_env(fault, audit)), out, err) as url:
+    with http_server(data_dir, err, stdout=out, **_settings_env(fault, audit)) as url:
         async with httpx.AsyncClient() as http:
             wrong = await http.post(url, json={}, headers={"Authorization": f"Bearer {UNKNOWN}"})
             assert wrong.status_code == 401

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from deeplake_mcp import logs
+from deeplake_mcp.app import build_server
 from deeplake_mcp.redact import MASK, Redactor, protect, redact, redact_value, secret_values
 from deeplake_mcp.settings import load_settings
 
@@ -147,3 +148,14 @@ def test_clean_records_are_untouched() -> None:
     args, exc_info = record.args, record.exc_info
     logs.redact_record(record)
     assert (record.args, record.exc_info) == (args, exc_info)
+
+
+@pytest.mark.anyio
+async def test_the_servers_own_texts_pass_unchanged() -> None:
+    """Tool descriptions and schemas, prompts and instructions hold nothing credential-shaped to mangle."""
+    settings = load_settings({"access": "destructive", "admin_tools": True, "backend": "local"}, environ={})
+    server = build_server(settings)
+    listed = [t.model_dump(mode="json") for t in await server.list_tools()]
+    listed += [p.model_dump(mode="json") for p in await server.list_prompts()]
+    assert redact_value(listed) == listed
+    assert redact_value(server.instructions) == server.instructions
