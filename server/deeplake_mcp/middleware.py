@@ -34,6 +34,11 @@ async def redact_responses(ctx: ServerRequestContext[Any, Any], call_next: CallN
         exc.error = ErrorData(code=error.code, message=redact(error.message), data=redact_value(error.data))
         exc.args = (error.code, exc.error.message, exc.error.data)
         raise
+    except Exception as exc:  # the JSON-RPC dispatcher answers other exceptions with their text
+        text = str(exc)
+        if redact(text) != text:
+            exc.args = (redact(text),)
+        raise
     if isinstance(result, BaseModel):
         result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     return redact_value(result)

@@ -164,6 +164,18 @@ async def test_no_secret_leaves_in_process(
     assert all(s.headers["authorization"] == f"Bearer {API_KEY}" for s in fault.seen if s.path != "/v1/embeddings")
 
 
+async def test_jsonrpc_errors_are_redacted(fault: FaultServer, tmp_path: Path) -> None:
+    """Errors the SDK writes from an exception's text (legacy wire: code 0) carry no secret either."""
+    settings = load_settings({}, environ=_settings_env(fault, tmp_path / "audit.jsonl"))
+    async with Client(build_server(settings), mode="legacy") as client:
+        with pytest.raises(MCPError) as prompt_error:
+            await client.get_prompt(f"explore {API_KEY}", {})
+        with pytest.raises(MCPError) as resource_error:
+            await client.read_resource(f"deeplake://ws/t?api_key={UNKNOWN}")
+    assert prompt_error.value.error.message == "Unknown prompt: explore ***"
+    assert resource_error.value.error.message == "Unknown resource: deeplake://ws/t?api_key=***"
+
+
 @pytest.mark.slow
 async def test_no_secret_leaves_the_program_over_http(fault: FaultServer, data_dir: Path, tmp_path: Path) -> None:
     audit, out, err = tmp_path / "audit.jsonl", tmp_path / "stdout.log", tmp_path / "stderr.log"
