@@ -36,8 +36,9 @@ async def redact_responses(ctx: ServerRequestContext[Any, Any], call_next: CallN
         raise
     except Exception as exc:  # the JSON-RPC dispatcher answers other exceptions with their text
         text = str(exc)
-        if redact(text) != text:
-            exc.args = (redact(text),)
+        clean = redact(text)
+        if clean != text:
+            exc.args = (clean,)
         raise
     if isinstance(result, BaseModel):
         result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
