@@ -4,13 +4,15 @@
   results and tool errors (text and ``structuredContent``), ``server_info``, resources, prompts — and
   every JSON-RPC error goes through the process-wide redactor.
 * :func:`audit_calls` opens the :class:`~deeplake_mcp.audit.Call` that the statements of the request
-  are attributed to: tool, MCP session (else this process), client, request id, access mode.
+  are attributed to: tool, MCP session (else this process), client, request id and the access mode the
+  request runs with (inside :class:`~deeplake_mcp.auth.CallerAccess`, so a token's scopes count).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp.types import ErrorData
@@ -70,10 +72,13 @@ def _session_id(ctx: ServerRequestContext[Any, Any]) -> str | None:
 
 
 def _client(ctx: ServerRequestContext[Any, Any]) -> str | None:
-    """``name/version`` of the client that says who it is, and its address over HTTP."""
+    """Who is calling: the client's ``name/version``, the id its access token names, and its address over HTTP."""
     params = ctx.session.client_params
-    info = f"{params.client_info.name}/{params.client_info.version}" if params is not None else None
+    parts = [f"{params.client_info.name}/{params.client_info.version}" if params is not None else "unknown"]
+    token = get_access_token()
+    if token is not None:
+        parts.append(f"as {token.client_id}")
     peer = getattr(ctx.request, "client", None)
-    if peer is None:
-        return info
-    return f"{info or 'unknown'} ({peer.host}:{peer.port})"
+    if peer is not None:
+        parts.append(f"from {peer.host}:{peer.port}")
+    return " ".join(parts) if len(parts) > 1 or params is not None else None

@@ -152,8 +152,9 @@ class Settings(BaseModel):
     )
 
     def model_post_init(self, _context: Any) -> None:
-        """Every secret setting is known to the redactor from the moment it exists."""
-        protect(*secret_values(self))
+        """Every secret setting (and each of several HTTP tokens) is known to the redactor from the moment it exists."""
+        tokens = reveal(self.http_token) or ""
+        protect(*secret_values(self), *(token.strip() for token in tokens.split(",")))
 
     @field_validator("api_url", "tensordb_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +17,14 @@ from mcp import Client
 
 from deeplake_mcp import audit
 from deeplake_mcp.app import build_server
+from deeplake_mcp.http import mcp_http_app
 from deeplake_mcp.local import LocalBackend, create_app
 from deeplake_mcp.runtime import LOCAL_API_URL
+from deeplake_mcp.settings import load_settings
 from deeplake_mcp.tools.write import CHUNK_ROWS
-from fault_server import FaultServer, Reply, running
-from mcp_helpers import error_text, payload, settings_for, unique
+from fault_server import FaultServer, Reply, running, serving
+from mcp_helpers import bearer_client, error_text, payload, settings_for, unique
+from oauth_issuer import local_issuer
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +173,27 @@ async def test_statements_are_tagged_with_the_audit_off(capsys: pytest.CaptureFi
     assert sent.startswith("SELECT * FROM (\nSELECT 1 AS n -- trailing comment\n) AS _deeplake_mcp_q LIMIT 101\n/*")
     assert sent.endswith(f",session='{audit.PROCESS_SESSION}',tool='query'*/")
     assert '"verdict"' not in capsys.readouterr().err
+
+
+async def test_the_access_a_token_grants_is_audited(tmp_path: Path) -> None:
+    """Over HTTP with OAuth, a read-scoped token on a read-write server: the audit names its client and read-only."""
+    audit_file = tmp_path / "audit.jsonl"
+    aud = "http://127.0.0.1:8000/mcp"
+    sent = httpx.Response(200, json={"columns": ["n"], "rows": [[1]], "row_count": 1})
+    env = {"DEEPLAKE_API_KEY": "k-0123456789", "DEEPLAKE_MCP_OAUTH_RESOURCE_URL": aud}
+    with local_issuer() as issuer:
+        settings = load_settings(
+            {"transport": "http", "api_url": "http://deeplake.test", "audit_log": str(audit_file)},
+            environ={**env, "DEEPLAKE_MCP_OAUTH_ISSUER": issuer.url},
+        )
+        app = mcp_http_app(build_server(settings, transport=httpx.MockTransport(lambda _: sent)), settings)
+        with serving(app, lifespan="on") as base:
+            async with bearer_client(base + "/mcp", issuer.token(aud, scope="deeplake:read"), "auto") as client:
+                payload(await client.call_tool("query", {"sql": "SELECT 1 AS n"}))
+    (line,) = [json.loads(text) for text in _text(audit_file).splitlines()]
+    assert (line["access"], line["backend"], line["outcome"]) == ("read-only", "cloud", "ok")
+    assert re.fullmatch(r"mcp/\S+ as test-client from 127\.0\.0\.1:\d+", line["client"])
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")

@@ -33,6 +33,9 @@ pytestmark = pytest.mark.anyio
 
 API_KEY = "dl-SECRET-apikey-0123456789"
 HTTP_TOKEN = "http-SECRET-token-9876543210"
+HTTP_TOKEN_2 = "http-SECRET-rotated-5555555"
+FILE_TOKEN = "file-SECRET-token-7777777"
+"""Read from DEEPLAKE_MCP_HTTP_TOKEN_FILE, which only an HTTP server with authentication reads."""
 EMB_KEY = "sk-test-SECRET-emb-42"
 PG_PASSWORD = "pg-SECRET-pw-1111"
 PG_ADMIN_PASSWORD = "pg-SECRET-admin-2222"
@@ -40,8 +43,8 @@ PG_URL = f"postgresql://deeplake_query:{PG_PASSWORD}@db.invalid/deeplake"
 PG_ADMIN_URL = f"postgresql://postgres:{PG_ADMIN_PASSWORD}@db.invalid/deeplake"
 UNKNOWN = "unknown-T0KEN-abcdef"
 """A credential nobody configured, echoed in credential positions: only the patterns can catch it."""
-SECRETS = (API_KEY, HTTP_TOKEN, EMB_KEY, PG_PASSWORD, PG_ADMIN_PASSWORD, UNKNOWN)
-ECHO = f"key {API_KEY}, token {HTTP_TOKEN}, url {PG_URL}, Authorization: Bearer {UNKNOWN}"
+SECRETS = (API_KEY, HTTP_TOKEN, HTTP_TOKEN_2, EMB_KEY, PG_PASSWORD, PG_ADMIN_PASSWORD, UNKNOWN)
+ECHO = f"key {API_KEY}, tokens {HTTP_TOKEN} {HTTP_TOKEN_2} {FILE_TOKEN}, url {PG_URL}, Authorization: Bearer {UNKNOWN}"
 
 QUERY = ("POST", "/workspaces/default/tables/query")
 DOCS = {
@@ -85,7 +88,7 @@ def _settings_env(fault: FaultServer, audit: Path) -> dict[str, str]:
         "DEEPLAKE_API_URL": fault.url,
         "DEEPLAKE_TENSORDB_URL": fault.url,
         "DEEPLAKE_MCP_BACKEND": "cloud",
-        "DEEPLAKE_MCP_HTTP_TOKEN": HTTP_TOKEN,
+        "DEEPLAKE_MCP_HTTP_TOKEN": f"{HTTP_TOKEN}, {HTTP_TOKEN_2}",
         "DEEPLAKE_MCP_EMBEDDER": "openai",
         "DEEPLAKE_MCP_EMBEDDING_URL": f"{fault.url}/v1",
         "DEEPLAKE_MCP_EMBEDDING_MODEL": "fake-model",
@@ -124,8 +127,8 @@ def _assert_exercised(results: dict[str, CallToolResult]) -> None:
     assert "Bearer ***" in results["semantic_search"].content[0].text  # type: ignore[union-attr]
 
 
-def _assert_clean(where: str, text: str) -> None:
-    for secret in SECRETS:
+def _assert_clean(where: str, text: str, *also: str) -> None:
+    for secret in (*SECRETS, *also):
         assert secret not in text, f"{secret!r} leaked into {where}"
 
 
@@ -179,20 +182,23 @@ async def test_jsonrpc_errors_are_redacted(fault: FaultServer, tmp_path: Path) -
 @pytest.mark.slow
 async def test_no_secret_leaves_the_program_over_http(fault: FaultServer, data_dir: Path, tmp_path: Path) -> None:
     audit, out, err = tmp_path / "audit.jsonl", tmp_path / "stdout.log", tmp_path / "stderr.log"
-    with http_server(data_dir, err, stdout=out, **_settings_env(fault, audit)) as url:
+    token_file = tmp_path / "tokens"
+    token_file.write_text(f"# rotated in on Monday\n{FILE_TOKEN}\n", encoding="utf-8")
+    env = {**_settings_env(fault, audit), "DEEPLAKE_MCP_HTTP_TOKEN_FILE": str(token_file)}
+    with http_server(data_dir, err, stdout=out, **env) as url:
         async with httpx.AsyncClient() as http:
             wrong = await http.post(url, json={}, headers={"Authorization": f"Bearer {UNKNOWN}"})
             assert wrong.status_code == 401
-        http2 = httpx2.AsyncClient(headers={"Authorization": f"Bearer {HTTP_TOKEN}"}, timeout=30)
+        http2 = httpx2.AsyncClient(headers={"Authorization": f"Bearer {HTTP_TOKEN_2}"}, timeout=30)
         async with http2, Client(streamable_http_client(url, http_client=http2)) as client:
             results = await _drive(client)
     _assert_exercised(results)
     for tool, result in results.items():
-        _assert_clean(f"the result of {tool}", result.model_dump_json())
+        _assert_clean(f"the result of {tool}", result.model_dump_json(), FILE_TOKEN)
     emitted = {path.name: _text(path) for path in (out, err, audit)}
     assert "DEBUG" in emitted["stderr.log"] and "Tool 'list_workspaces' failed" in emitted["stderr.log"]
     for name, text in emitted.items():
-        _assert_clean(name, text)
+        _assert_clean(name, text, FILE_TOKEN)
 
 
 def _text(path: Path) -> str:
