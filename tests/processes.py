@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,17 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextmanager
-def http_server(data_dir: Path, log: Path, *args: str, **env: str) -> Iterator[str]:
-    """``deeplake-mcp serve --transport http [args]`` on a free loopback port; yields its /mcp URL."""
+def http_server(data_dir: Path, log: Path, *args: str, stdout: Path | None = None, **env: str) -> Iterator[str]:
+    """``deeplake-mcp serve --transport http [args]`` on a free loopback port; yields its /mcp URL.
+
+    Its stderr goes to ``log``, its stdout to ``stdout`` (discarded when ``None``).
+    """
     port = free_port()
-    with log.open("wb") as err:
+    with log.open("wb") as err, stdout.open("wb") if stdout else nullcontext(subprocess.DEVNULL) as out:
         proc = subprocess.Popen(
             [*SERVER_CMD, "serve", "--transport", "http", "--port", str(port), *args],
             env=server_env(data_dir, **env),
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=err,
         )
     url = f"http://127.0.0.1:{port}/mcp"

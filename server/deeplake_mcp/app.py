@@ -14,6 +14,7 @@ from deeplake_mcp import __version__
 from deeplake_mcp.auth import CallerAccess
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import Policy, StatementClass
+from deeplake_mcp.middleware import audit_calls, redact_responses
 from deeplake_mcp.runtime import Runtime, open_runtime
 from deeplake_mcp.settings import Settings
 from deeplake_mcp.tools import annotations_for, reported, visible_tools
@@ -69,7 +70,8 @@ def build_server(
         website_url="https://deeplake.ai",
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[CallerAccess(policy, settings, prompts=PROMPT_NEEDS)],
+        # outermost first: responses leave redacted; the audit sees the caller's own access mode
+        middleware=[redact_responses, CallerAccess(policy, settings, prompts=PROMPT_NEEDS), audit_calls],
     )
     for spec in visible_tools(policy, admin=settings.admin_tools):
         mcp.add_tool(reported(spec.fn), title=spec.title, annotations=annotations_for(spec, policy))

@@ -258,8 +258,11 @@ def _say(message: str) -> None:
 
 
 def _setup_logging(level: str) -> None:
-    """Logs go to stderr only (on stdio, stdout carries protocol messages and nothing else), rate-limited."""
+    """Logs go to stderr only (on stdio, stdout carries protocol messages and nothing else), redacted, rate-limited."""
     from deeplake_mcp.log_limits import RateLimitFilter
+    from deeplake_mcp.logs import install_redaction
+
+    install_redaction()
 
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:

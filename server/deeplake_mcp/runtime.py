@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import httpx
 
+from deeplake_mcp.audit import AuditedClient, AuditedTensorDB, Trail, open_trail
 from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
 from deeplake_mcp.descriptions import TableDescription
@@ -37,6 +38,8 @@ class Runtime:
     backend: Literal["local", "cloud"]
     tensordb: TensorDBClient
     embedder: Embedder | None
+    trail: Trail
+    """Where the audit lines of the statements the clients send go."""
     schemas: TTLCache[tuple[str, str], TableDescription] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
     """Table descriptions by ``(workspace, table)``, reused by search and inserts for a short while."""
 
@@ -91,8 +94,9 @@ async def open_runtime(
                 "timeouts": timeouts,
             }
             api_url, tensordb_url = settings.api_url, settings.tensordb_url
-        client = DeepLakeClient(base_url=api_url, **common)
-        tensordb = TensorDBClient(base_url=tensordb_url, **common)
+        trail = stack.enter_context(open_trail(settings.audit_log, backend=backend, access=settings.access.value))
+        client = AuditedClient(base_url=api_url, trail=trail, **common)
+        tensordb = AuditedTensorDB(base_url=tensordb_url, trail=trail, **common)
         await stack.enter_async_context(client)
         await stack.enter_async_context(tensordb)
         embedder = _embedder(settings)
@@ -108,6 +112,7 @@ async def open_runtime(
             backend=backend,
             tensordb=tensordb,
             embedder=embedder,
+            trail=trail,
         )
 
 

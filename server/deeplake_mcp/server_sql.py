@@ -8,8 +8,10 @@ query tools, after the guard; nothing here accepts SQL text, so nothing here nee
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from deeplake_mcp.deeplake import DeepLakeClient
+from deeplake_mcp.audit import server_statements
+from deeplake_mcp.deeplake import DeepLakeClient, QueryResult
 from deeplake_mcp.identifiers import quote_ident, quote_literal
 
 __all__ = ["MODEL_NOTE", "VECTOR_TYPES", "ServerSQL", "insert_statement", "qualified"]
@@ -62,9 +64,16 @@ class ServerSQL:
     def __init__(self, client: DeepLakeClient) -> None:
         self._client = client
 
+    async def _query(
+        self, workspace: str, sql: str, params: list[Any] | None = None, *, read_only: bool = False
+    ) -> QueryResult:
+        """Send one of the server's own statements (audited as such, not as the agent's)."""
+        with server_statements():
+            return await self._client.query(workspace, sql, params, read_only=read_only)
+
     async def index_definitions(self, workspace: str, table: str) -> list[tuple[str, str]]:
         """``(name, definition)`` of the table's indexes, as Deep Lake shows them."""
-        result = await self._client.query(workspace, _INDEXES, [workspace, table], read_only=True)
+        result = await self._query(workspace, _INDEXES, [workspace, table], read_only=True)
         return [(str(name), str(definition)) for name, definition in result.rows]
 
     async def vector_dimensions(self, workspace: str, table: str, columns: Sequence[str]) -> dict[str, int]:
@@ -77,14 +86,14 @@ class ServerSQL:
             f"WHERE array_length({quote_ident(c)}, 1) > 0 LIMIT 1)"
             for c in columns
         )
-        result = await self._client.query(workspace, f"SELECT {probes}", read_only=True)
+        result = await self._query(workspace, f"SELECT {probes}", read_only=True)
         row = result.rows[0] if result.rows else []
         return {c: int(d) for c, d in zip(columns, row, strict=False) if isinstance(d, int)}
 
     async def embedding_models(self, workspace: str, table: str) -> dict[str, str]:
         """The models recorded (by ``record_embedding_model``) for the table's vector columns."""
         params = [qualified(workspace, table), MODEL_NOTE + "%"]
-        result = await self._client.query(workspace, _MODELS, params, read_only=True)
+        result = await self._query(workspace, _MODELS, params, read_only=True)
         return {str(name): str(note)[len(MODEL_NOTE) :] for name, note in result.rows}
 
     async def type_oids(self, workspace: str, table: str) -> dict[str, int]:
@@ -98,10 +107,10 @@ class ServerSQL:
         Whether it was recorded.
         """
         table_name = qualified(workspace, table)
-        found = await self._client.query(workspace, _COMMENT, [table_name, column], read_only=True)
+        found = await self._query(workspace, _COMMENT, [table_name, column], read_only=True)
         existing = str(found.rows[0][0]) if found.rows else ""
         if existing and not existing.startswith(MODEL_NOTE):
             return False
         target = f"{table_name}.{quote_ident(column)}"
-        await self._client.query(workspace, f"COMMENT ON COLUMN {target} IS {quote_literal(MODEL_NOTE + model)}")
+        await self._query(workspace, f"COMMENT ON COLUMN {target} IS {quote_literal(MODEL_NOTE + model)}")
         return True

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from deeplake_mcp.deeplake import DEFAULT_API_URL, DEFAULT_TENSORDB_URL
 from deeplake_mcp.guard import DEFAULT_ACCESS, AccessMode, parse_read_functions
+from deeplake_mcp.redact import protect, secret_values
 
 __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings", "reveal"]
 
@@ -146,6 +147,14 @@ class Settings(BaseModel):
     embedding_model: str | None = Field(None, description="model name sent to the embedding endpoint")
     embedding_api_key: SecretStr | None = Field(None, description="bearer token of the embedding endpoint")
     embedding_dimensions: int | None = Field(None, ge=1, le=65_536, description="embedding size")
+    audit_log: str | None = Field(
+        None, description="audit trail of every SQL/TQL statement: 'stderr' or a file path (off when unset)"
+    )
+
+    def model_post_init(self, _context: Any) -> None:
+        """Every secret setting (and each of several HTTP tokens) is known to the redactor from the moment it exists."""
+        tokens = reveal(self.http_token) or ""
+        protect(*secret_values(self), *(token.strip() for token in tokens.split(",")))
 
     @field_validator("api_url", "tensordb_url")
     @classmethod
@@ -198,6 +207,18 @@ class Settings(BaseModel):
                 f"no scope grants {', '.join(missing)}; map one scope to each access mode, "
                 "e.g. deeplake:read=read-only,deeplake:write=read-write,deeplake:admin=destructive"
             )
+        return value
+
+    @field_validator("audit_log")
+    @classmethod
+    def _audit_target(cls, value: str | None) -> str | None:
+        if value is None or value == "stderr":
+            return value
+        if value == "stdout":
+            raise ValueError("stdout carries the MCP protocol over stdio; use stderr or a file path")
+        parent = Path(value).expanduser().parent
+        if not parent.is_dir():
+            raise ValueError(f"the directory {parent} does not exist")
         return value
 
     @field_validator("upload_dirs", mode="before")
@@ -256,6 +277,7 @@ class Settings(BaseModel):
                 if on
             )
             or "none",
+            "audit_log": self.audit_log or "off",
         }
 
 

@@ -41,7 +41,7 @@ class FakeDeepLake:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(("/tables/query", "/tables/query/batch")):
-            self.sql.append(json.loads(request.content)["query"])
+            self.sql.append(json.loads(request.content)["query"].rsplit("\n/*", 1)[0])  # without the SQLCommenter tag
             return httpx.Response(200, json={"columns": [], "rows": [], "row_count": 1})
         if request.url.path == "/workspaces/default/tables/docs":
             return httpx.Response(200, json={"table_name": "docs", "columns": [{"name": "n", "type": "int4"}]})

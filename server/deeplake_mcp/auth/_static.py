@@ -14,6 +14,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from deeplake_mcp.redact import protect
+
 from ._errors import AuthSetupError
 
 __all__ = ["StaticTokens", "fingerprint", "split_tokens"]
@@ -89,5 +91,6 @@ class StaticTokens:
             return
         lines = file.read_text(encoding="utf-8").splitlines()
         tokens = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        protect(*tokens)  # never shown, should one come back in an error or a log
         self._stamp, self._from_file = stamp, [_digest(token) for token in tokens]
         log.info("read %d token(s) from %s", len(tokens), file)

@@ -40,6 +40,7 @@ from deeplake_mcp.deeplake._models import (
     User,
     Workspace,
 )
+from deeplake_mcp.redact import redact
 from deeplake_mcp.retries import Backoff, retry_after
 
 __all__ = ["DeepLakeClient"]
@@ -402,7 +403,7 @@ class DeepLakeClient:
         return cls(self._redact(message), **kwargs)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return redact(text, self._api_key)
 
     @staticmethod
     def _parse(model: type[_ModelT], body: Any) -> _ModelT:
@@ -503,5 +504,5 @@ def _org_id_from_token(api_key: str | None) -> str | None:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = redact(value if isinstance(value, str) else json.dumps(value, default=str))
     return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "…"

@@ -12,6 +12,7 @@ import httpx
 
 from deeplake_mcp import __version__
 from deeplake_mcp.embeddings._base import EmbeddingError, check_query, check_texts
+from deeplake_mcp.redact import redact
 from deeplake_mcp.retries import Backoff, RetryPolicy, retry_after
 
 __all__ = ["OpenAICompatibleEmbedder"]
@@ -202,7 +203,7 @@ class OpenAICompatibleEmbedder:
         return vectors
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return redact(text, self._api_key)
 
 
 def _vector(value: object, problem: str) -> list[float]:
@@ -233,8 +234,8 @@ def _error_detail(response: httpx.Response) -> str:
             error = error.get("message")
         message = error or payload.get("detail") or payload.get("message")
         if isinstance(message, str):
-            return message[:_MAX_ERROR_TEXT]
-    return json.dumps(payload)[:_MAX_ERROR_TEXT]
+            return redact(message)[:_MAX_ERROR_TEXT]
+    return redact(json.dumps(payload))[:_MAX_ERROR_TEXT]
 
 
 def _snippet(response: httpx.Response) -> str:
@@ -242,7 +243,7 @@ def _snippet(response: httpx.Response) -> str:
     looks_html = text[:15].lower().startswith(("<!doctype", "<html"))
     if looks_html or "html" in response.headers.get("content-type", ""):
         return "an HTML page, probably from a proxy or a web server that is not the embedding API"
-    return repr(text[:_MAX_ERROR_TEXT]) if text else "an empty body"
+    return repr(redact(text)[:_MAX_ERROR_TEXT]) if text else "an empty body"
 
 
 def _display_url(url: str) -> str:

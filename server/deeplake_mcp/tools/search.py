@@ -9,6 +9,7 @@ from typing import Annotated
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from deeplake_mcp import audit
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
@@ -87,6 +88,7 @@ async def semantic_search(
         raise ToolError("`hybrid_weight` needs `text_column`: the text column whose keywords to rank by.")
     if filter is not None:
         verdict = rt.policy.check_filter(filter)
+        audit.guarded(filter, verdict.cls.label, allowed=verdict.allowed)
         if not verdict.allowed:
             raise ToolError(f"Refused filter: {verdict.reason}")
     desc = await described(rt, ws, table)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from deeplake_mcp import audit
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, Verdict
 from deeplake_mcp.output import RowsResult, shape_rows
@@ -54,12 +55,7 @@ async def query(
     rt = runtime(ctx)
     analysed = rt.policy.classify(sql)
     verdict = rt.policy.decide(analysed)
-    _refuse_unless_allowed(verdict)
-    if verdict.cls is not StatementClass.READ:
-        raise ToolError(
-            f"query runs read-only statements only, and this one is a {verdict.cls.label} "
-            f"({verdict.reason}). Use execute_sql for writes."
-        )
+    _refuse_unless_allowed(sql, verdict, reads_only=True)
     return await _read(rt, rt.workspace(workspace), sql, analysed.statement, params, max_rows or rt.settings.max_rows)
 
 
@@ -75,7 +71,7 @@ async def execute_sql(
     ws = rt.workspace(workspace)
     analysed = rt.policy.classify(sql)
     verdict = rt.policy.decide(analysed)
-    _refuse_unless_allowed(verdict)
+    _refuse_unless_allowed(sql, verdict)
     if verdict.cls is StatementClass.READ:
         shaped = await _read(rt, ws, sql, analysed.statement, params, rt.settings.max_rows)
         return StatementResult(
@@ -115,9 +111,17 @@ async def _read(rt: Runtime, ws: str, sql: str, statement: str, params: list[Any
     return shape_rows(result.columns, result.rows, max_rows=limit, max_chars=rt.settings.max_result_chars)
 
 
-def _refuse_unless_allowed(verdict: Verdict) -> None:
+def _refuse_unless_allowed(sql: str, verdict: Verdict, *, reads_only: bool = False) -> None:
+    """Raise a tool error unless the guard allows ``sql`` (and, with ``reads_only``, it is a read); audit both."""
+    is_read = verdict.cls is StatementClass.READ
+    audit.guarded(sql, verdict.cls.label, allowed=verdict.allowed and (is_read or not reads_only))
     if not verdict.allowed:
         raise ToolError(f"Refused by the SQL guard: {verdict.reason}")
+    if reads_only and not is_read:
+        raise ToolError(
+            f"query runs read-only statements only, and this one is a {verdict.cls.label} "
+            f"({verdict.reason}). Use execute_sql for writes."
+        )
 
 
 def _limit_wrapped(sql: str, statement: str, limit: int) -> str | None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from deeplake_mcp import audit
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, check_tql
 from deeplake_mcp.output import RowsResult, shape_rows
@@ -43,6 +44,7 @@ async def tql_query(
     """
     rt = runtime(ctx)
     verdict = check_tql(query)
+    audit.guarded(query, verdict.cls.label, allowed=verdict.cls is StatementClass.READ, lang="tql")
     if verdict.cls is not StatementClass.READ:
         raise ToolError(f"Refused by the TQL guard: {verdict.reason}; {verdict.hint}")
     limit = max_rows or rt.settings.max_rows
