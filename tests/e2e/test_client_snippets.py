@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +34,7 @@ from client_snippets import (
     tool_names,
 )
 from deeplake_mcp.settings import ENV_NAMES
+from npx import INSPECTOR, npx
 from processes import http_server
 
 pytestmark = pytest.mark.slow
@@ -47,7 +46,6 @@ CONFIG_FILES: dict[str, Expand] = {
     "cursor.mcp.json": expand_cursor,
     "cloud.mcp.json": no_expansion,
 }
-INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 VENV = Path(sys.executable).parent.parent
 SHELL_VARIABLES = {
     "DEEPLAKE_MCP_HTTP_TOKEN": TOKEN,  # exported for the HTTP entries' header
@@ -138,7 +136,6 @@ def test_snippets_name_only_variables_the_server_knows(path: Path) -> None:
     assert "uvx" not in text  # not on PyPI yet: install from the checkout
 
 
-@pytest.mark.skipif(shutil.which("npx") is None, reason="npx is not installed")
 @pytest.mark.parametrize("target", [t for t in TARGETS if t.source in CONFIG_FILES], ids=str)
 def test_the_inspector_starts_config_entries(
     target: Target, ports: dict[bool, int], data_dir: Path, tmp_path: Path
@@ -153,15 +150,8 @@ def test_the_inspector_starts_config_entries(
         entry = {"command": local.command[0], "args": list(local.command[1:]), "env": deeplake | dict(local.env)}
     config = tmp_path / "mcp.json"
     config.write_text(json.dumps({"mcpServers": {local.name: entry}}), encoding="utf-8")
-    cmd = ["npx", "--yes", INSPECTOR, "--cli", "--config", str(config), "--server", local.name]
-    cmd += ["--method", "tools/list", "--format", "json"]
-    env = shell | {"MCP_INSPECTOR_SECRET_STORE": "memory"}
-    try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip("the inspector could not be fetched in time")
-    if done.returncode != 0 and "ENOTFOUND" in done.stderr + done.stdout:
-        pytest.skip("the npm registry is unreachable")
+    args = ["--cli", "--config", str(config), "--server", local.name, "--method", "tools/list", "--format", "json"]
+    done = npx(INSPECTOR, *args, env=shell | {"MCP_INSPECTOR_SECRET_STORE": "memory"})
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert "query" in {tool["name"] for tool in result.get("result", result)["tools"]}

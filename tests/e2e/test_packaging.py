@@ -27,13 +27,13 @@ from client_snippets import Target, code_blocks, printed_targets, tool_names
 from data_dirs import reachable
 from dockerfile import env as image_env
 from dockerfile import instructions
+from npx import MCPB, npx
 from processes import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "image-test-token-0123456789"
-MCPB = "@anthropic-ai/mcpb@2.1.2"
 
 
 @pytest.fixture(scope="module")
@@ -119,22 +119,8 @@ def test_an_installed_command_prints_its_own_path(image: tuple[Path, Path]) -> N
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The MCP bundle packed by the official CLI, unpacked."""
-    if shutil.which("npx") is None:
-        pytest.skip("npx is not installed")
     out = tmp_path_factory.mktemp("bundle")
-    try:
-        done = subprocess.run(
-            ["npx", "--yes", MCPB, "pack", str(ROOT), str(out / "deeplake-mcp.mcpb")],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip("the mcpb CLI could not be fetched in time")
-    if done.returncode != 0 and "ENOTFOUND" in done.stderr + done.stdout:
-        pytest.skip("the npm registry is unreachable")
+    done = npx(MCPB, "pack", str(ROOT), str(out / "deeplake-mcp.mcpb"))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     with zipfile.ZipFile(out / "deeplake-mcp.mcpb") as packed:
         packed.extractall(out / "unpacked")
