@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make run   - start the MCP server (streamable HTTP on 127.0.0.1:8000/mcp) on the embedded backend
+#   make run   - print how to connect Claude Code, Claude Desktop and Cursor to this checkout, then start
+#                the MCP server (streamable HTTP on 127.0.0.1:8000/mcp) on the embedded backend
 #   make test  - run the whole test suite
 VENV    ?= .venv
 PYTHON  ?= python3
@@ -15,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	@$(VENV)/bin/deeplake-mcp client-config
 	$(VENV)/bin/deeplake-mcp serve --transport http
 
 stdio: $(STAMP)

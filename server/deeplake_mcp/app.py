@@ -137,8 +137,8 @@ def _add_prompts(mcp: MCPServer[Runtime], policy: Policy) -> None:
             """Create a table for retrieval-augmented generation and fill it."""
             return (
                 f"Create a table with execute_sql: CREATE TABLE IF NOT EXISTS {table} (id TEXT, "
-                f"content TEXT, metadata JSONB, embedding FLOAT4[]) USING deeplake. Create a vector index: "
-                f"CREATE INDEX IF NOT EXISTS idx_{table}_embedding ON {table} USING deeplake_index "
-                f"(embedding DESC). Insert the documents with insert_rows (embeddings of {dimension} "
-                "dimensions), then check retrieval with semantic_search."
+                f"content TEXT, metadata JSONB, embedding FLOAT4[]) USING deeplake. Load the documents with "
+                f"insert_rows (embeddings of {dimension} dimensions) first, then create the vector index, a bulk "
+                f"build over the loaded rows: CREATE INDEX IF NOT EXISTS idx_{table}_embedding ON {table} USING "
+                "deeplake_index (embedding DESC). Then check retrieval with semantic_search."
             )

