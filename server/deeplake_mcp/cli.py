@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ FLAGS: tuple[_Flag, ...] = (
     _Flag("--transport", "transport", "stdio (default) or http", _ONLY_SERVE),
     _Flag("--host", "host", "HTTP bind address (default 127.0.0.1)", _WITH_URL),
     _Flag("--port", "port", "HTTP port (default 8000; local-api 8765)", _WITH_URL, int),
+    _Flag(
+        "--workers", "http_workers", "HTTP worker processes (default: one per CPU core, at most 8)", _ONLY_SERVE, int
+    ),
     _Flag("--access", "access", "read-only, read-write (default) or destructive", _ONLY_SERVE),
     _Flag("--backend", "backend", "auto (default), cloud or local", _ONLY_SERVE),
     _Flag("--workspace", "workspace", "default workspace (default: default)", _ONLY_SERVE),
@@ -198,14 +202,29 @@ def _run(command: str, settings: Any) -> int:
 
         sys.stdout.write(render(settings))
         return 0
+    if settings.workers > 1:
+        from deeplake_mcp.workers import serve_http_workers
+
+        _log_start(settings)
+        serve_http_workers(settings, _serve_worker)
+        return 0
     anyio.run(_serve, settings)
     return 0
 
 
-async def _serve(settings: Any) -> None:
+def _serve_worker(settings: Any, sockets: list[socket.socket], ready: Callable[[], None]) -> int:
+    """One HTTP worker process (see workers.py): serve ``sockets``; a failure is one line and exit code 1."""
+    import anyio
+
+    try:
+        anyio.run(_serve, settings, sockets, ready)
+    except BaseException as exc:
+        return _failed(exc, debug=settings.log_level == "DEBUG")
+    return 0
+
+
+def _log_start(settings: Any) -> None:
     from deeplake_mcp import __version__
-    from deeplake_mcp.app import build_server
-    from deeplake_mcp.runtime import open_runtime
 
     log.info(
         "starting deeplake-mcp %s on %s: backend=%s access=%s workspace=%s",
@@ -215,12 +234,26 @@ async def _serve(settings: Any) -> None:
         settings.access.value,
         settings.workspace,
     )
-    if settings.transport == "http":
-        from deeplake_mcp.http import check_http_exposure
 
-        check_http_exposure(settings)  # before the backend starts: refusing costs nothing
+
+async def _serve(
+    settings: Any, sockets: list[socket.socket] | None = None, ready: Callable[[], None] | None = None
+) -> None:
+    """The MCP server on the configured transport; over HTTP on ``sockets`` when a worker process, which
+    calls ``ready`` once its runtime is open."""
+    from deeplake_mcp.app import build_server
+    from deeplake_mcp.runtime import open_runtime
+
+    if sockets is None:
+        _log_start(settings)
+        if settings.transport == "http":
+            from deeplake_mcp.http import check_http_exposure
+
+            check_http_exposure(settings)  # before the backend starts: refusing costs nothing
     async with open_runtime(settings, warm_up=True) as runtime:
         server = build_server(settings, runtime=runtime)
+        if ready is not None:
+            ready()
         if settings.transport == "stdio":
             from deeplake_mcp.stdio import serve_stdio
 
@@ -228,7 +261,7 @@ async def _serve(settings: Any) -> None:
         else:
             from deeplake_mcp.http import serve_http
 
-            await serve_http(server, settings)
+            await serve_http(server, settings, sockets=sockets)
 
 
 def _failed(exc: BaseException, *, debug: bool) -> int:

@@ -31,7 +31,7 @@ from deeplake_mcp.errors import StartupError
 from deeplake_mcp.http_pages import ServicePages
 from deeplake_mcp.settings import Settings, reveal
 
-__all__ = ["check_http_exposure", "local_api_app", "mcp_http_app", "serve_http", "serve_local_api"]
+__all__ = ["check_http_exposure", "listening_socket", "local_api_app", "mcp_http_app", "serve_http", "serve_local_api"]
 
 log = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
@@ -61,7 +61,7 @@ def mcp_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
     )
     app = StreamLimits(
         app,
-        total=settings.http_streams,
+        total=max(1, settings.http_streams // settings.workers),
         per_client=settings.http_streams_per_client,
         timeout=settings.http_stream_timeout,
         reject=_reject,
@@ -94,10 +94,12 @@ def check_http_exposure(settings: Settings, *, port: int | None = None, authenti
     _check_port_free(settings.host, settings.port if port is None else port)
 
 
-async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
-    """Serve the MCP server over HTTP until SIGTERM or SIGINT."""
-    log.info("MCP endpoint: http://%s:%d%s", settings.host, settings.port, MCP_PATH)
-    await _uvicorn(ServicePages(mcp_http_app(server, settings), mcp_path=MCP_PATH), settings, settings.port)
+async def serve_http(server: MCPServer[Any], settings: Settings, *, sockets: list[socket.socket] | None = None) -> None:
+    """Serve the MCP server over HTTP until SIGTERM or SIGINT (on ``sockets`` when given: a worker's share)."""
+    if sockets is None:
+        log.info("MCP endpoint: http://%s:%d%s", settings.host, settings.port, MCP_PATH)
+    app = ServicePages(mcp_http_app(server, settings), mcp_path=MCP_PATH)
+    await _uvicorn(app, settings, settings.port, sockets=sockets)
 
 
 async def serve_local_api(settings: Settings) -> None:
@@ -144,8 +146,12 @@ def local_api_app(settings: Settings, *, port: int) -> Starlette:
     return app
 
 
-async def _uvicorn(app: ASGIApp, settings: Settings, port: int) -> None:
-    """Run uvicorn in this event loop: bounded connections, quiet unless DEBUG, graceful on SIGTERM/SIGINT."""
+async def _uvicorn(app: ASGIApp, settings: Settings, port: int, *, sockets: list[socket.socket] | None = None) -> None:
+    """Run uvicorn in this event loop: bounded connections, quiet unless DEBUG, graceful on SIGTERM/SIGINT.
+
+    With ``sockets`` (a worker process) it serves those instead of binding, and takes its share of the
+    connection limit.
+    """
     _raise_open_file_limit()
     debug = settings.log_level == "DEBUG"
     config = uvicorn.Config(
@@ -154,7 +160,7 @@ async def _uvicorn(app: ASGIApp, settings: Settings, port: int) -> None:
         port=port,
         log_config=None,  # our handlers (stderr, filters) serve uvicorn's loggers too
         access_log=debug,
-        limit_concurrency=settings.http_max_connections,
+        limit_concurrency=max(1, settings.http_max_connections // settings.workers),
         timeout_keep_alive=5,
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
         lifespan="on",
@@ -164,26 +170,38 @@ async def _uvicorn(app: ASGIApp, settings: Settings, port: int) -> None:
     # caller's resources (the embedded PostgreSQL) close normally instead of the process dying mid-way.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=sockets)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
 def _check_port_free(host: str, port: int) -> None:
-    if port == 0:
-        return
+    if port != 0:
+        _bind(host, port).close()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, for worker processes to share (StartupError when it cannot)."""
+    sock = _bind(host, port)
+    sock.listen(2048)
+    return sock
+
+
+def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise StartupError(
-                    f"port {port} on {host} is already in use; stop the other server or choose another with --port"
-                ) from None
-            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host and --port") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(
+                f"port {port} on {host} is already in use; stop the other server or choose another with --port"
+            ) from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host and --port") from None
+    return sock
 
 
 def _raise_open_file_limit() -> None:

@@ -123,6 +123,7 @@ def _embedder(settings: Settings) -> Embedder | None:
         model=settings.embedding_model,
         api_key=reveal(settings.embedding_api_key),
         dimensions=settings.embedding_dimensions,
+        threads=settings.embedding_threads,
     )
 
 

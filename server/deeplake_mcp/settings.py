@@ -113,6 +113,9 @@ class Settings(BaseModel):
     allow_unauthenticated: bool = Field(
         False, description="serve HTTP beyond loopback without authentication (anyone who reaches it gets the tools)"
     )
+    http_workers: int | None = Field(
+        None, ge=1, le=64, description="HTTP worker processes (default: one per CPU core, at most 8)"
+    )
     http_max_connections: int = Field(256, ge=8, le=100_000, description="concurrent HTTP connections at most")
     http_streams: int = Field(64, ge=1, le=100_000, description="open event streams (GET /mcp) at most, in all")
     http_streams_per_client: int = Field(4, ge=1, le=10_000, description="open event streams at most, per client")
@@ -254,6 +257,18 @@ class Settings(BaseModel):
         return self.host in _LOOPBACK
 
     @property
+    def workers(self) -> int:
+        """Processes serving: ``http_workers`` (default one per core, at most 8) over HTTP, one over stdio."""
+        if self.transport != "http":
+            return 1
+        return self.http_workers or min(8, os.cpu_count() or 1)
+
+    @property
+    def embedding_threads(self) -> int:
+        """onnxruntime threads per process: the cores shared among the workers, one to two each."""
+        return max(1, min(2, (os.cpu_count() or 1) // self.workers))
+
+    @property
     def http_auth_enabled(self) -> bool:
         """Whether HTTP clients must authenticate: static tokens or an OAuth issuer are configured."""
         return bool(self.http_token or self.http_token_file or self.oauth_issuer)
@@ -268,7 +283,7 @@ class Settings(BaseModel):
             "access": self.access.value,
             "max_rows": self.max_rows,
             "query_timeout_s": self.query_timeout,
-            "api_key": "set" if self.api_key else "not set",
+            "api_key": "set" if self.api_key else None,
             "postgres": "external" if self.postgres_url else "embedded",
             "embedder": self.embedder,
             "http_auth": "+".join(

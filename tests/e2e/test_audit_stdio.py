@@ -40,8 +40,8 @@ async def test_stdio_session_writes_its_audit_file(data_dir: Path, tmp_path: Pat
         ("query", "read", "ok"),
         ("execute_sql", "destructive", "refused"),
     ]
-    batch = next(line for line in lines if "batch" in line)
-    assert (batch["tool"], batch["batch"], batch["rows"]) == ("insert_rows", 2, 2)
+    copy = next(line for line in lines if line["statement"].startswith("COPY"))  # the embedded backend's insert
+    assert (copy["tool"], copy["rows"]) == ("insert_rows", 2)
     assert len({line["session"] for line in lines}) == 1 and re.fullmatch(r"p\d+-[0-9a-f]{6}", lines[0]["session"])
     assert len({line["request_id"] for line in lines}) == 4
     assert all(line["client"].startswith("mcp/") and line["backend"] == "local" for line in lines)

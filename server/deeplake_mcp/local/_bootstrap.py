@@ -33,6 +33,9 @@ _ROLE = """
 _ATTRIBUTES = ("SUPERUSER", "CREATEROLE", "CREATEDB", "BYPASSRLS", "REPLICATION")
 
 
+_BOOTSTRAP_LOCK = 0x646C6D63  # "dlmc": one set-up at a time, however many processes open the database
+
+
 async def bootstrap(admin: AsyncConnection[Any], query_role: str, *, embedded: bool) -> datetime:
     """Create or update the compat objects, bookkeeping and privileges; return the setup time.
 
@@ -41,6 +44,7 @@ async def bootstrap(admin: AsyncConnection[Any], query_role: str, *, embedded: b
     """
     try:
         async with admin.transaction():
+            await admin.execute("SELECT pg_advisory_xact_lock(%s)", (_BOOTSTRAP_LOCK,))  # workers start together
             if embedded:
                 await _ensure_role(admin, query_role)
             await _check_role(admin, query_role)
