@@ -250,7 +250,9 @@ async def _serve(
             from deeplake_mcp.http import check_http_exposure
 
             check_http_exposure(settings)  # before the backend starts: refusing costs nothing
-    async with open_runtime(settings, warm_up=True) as runtime:
+    # A worker's port is bound already (requests queue), so it opens its runtime first; otherwise the
+    # embedded PostgreSQL starts while the transport answers the handshake and tools/list.
+    async with open_runtime(settings, warm_up=True, start_in_background=sockets is None) as runtime:
         server = build_server(settings, runtime=runtime)
         if ready is not None:
             ready()

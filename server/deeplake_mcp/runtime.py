@@ -7,9 +7,11 @@ import logging
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
 import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deeplake_mcp.audit import AuditedClient, AuditedTensorDB, Trail, open_trail
 from deeplake_mcp.cache import TTLCache
@@ -19,6 +21,9 @@ from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
 from deeplake_mcp.server_sql import ServerSQL
 from deeplake_mcp.settings import Settings, reveal
+
+if TYPE_CHECKING:
+    from deeplake_mcp.local import LocalBackend
 
 __all__ = ["LOCAL_API_URL", "Runtime", "open_runtime"]
 
@@ -60,14 +65,20 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None, warm_up: bool = False
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    warm_up: bool = False,
+    start_in_background: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Open the API clients and the embedder for ``settings``; in embedded mode also start the local API.
 
     ``transport`` replaces the network (tests pass ``httpx.MockTransport``); it is ignored
     in embedded mode, where the client reaches the local API in-process. ``warm_up`` loads the
     embedding model in the background, so the first search does not wait for it while
-    ``tools/list`` still answers at once.
+    ``tools/list`` still answers at once. ``start_in_background`` yields before the embedded
+    PostgreSQL is up, so a client's handshake and ``tools/list`` do not wait for it either: calls
+    that reach the local API wait until it is open, and a failure to open it ends the block.
     """
     timeouts = Timeouts(query=settings.query_timeout + 1)
     backend = settings.effective_backend
@@ -75,14 +86,21 @@ async def open_runtime(
         if backend == "local":
             from deeplake_mcp.local import LocalBackend, create_app
 
-            local = await stack.enter_async_context(
-                LocalBackend(
-                    settings.data_dir,
-                    postgres_url=reveal(settings.postgres_url),
-                    postgres_admin_url=reveal(settings.postgres_admin_url),
-                )
+            local = LocalBackend(
+                settings.data_dir,
+                postgres_url=reveal(settings.postgres_url),
+                postgres_admin_url=reveal(settings.postgres_admin_url),
             )
-            transport = httpx.ASGITransport(app=create_app(local), raise_app_exceptions=False)
+            app: ASGIApp = create_app(local)
+            if start_in_background:
+                opened = anyio.Event()
+                tasks = await stack.enter_async_context(anyio.create_task_group())
+                stack.callback(tasks.cancel_scope.cancel)  # on the way out, first let go of the backend
+                tasks.start_soon(_hold_open, local, opened)
+                app = _when_open(app, opened)
+            else:
+                await stack.enter_async_context(local)
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             common: dict[str, Any] = {"transport": transport, "timeouts": timeouts}
             api_url = tensordb_url = LOCAL_API_URL
         else:
@@ -114,6 +132,29 @@ async def open_runtime(
             embedder=embedder,
             trail=trail,
         )
+
+
+async def _hold_open(local: LocalBackend, opened: anyio.Event) -> None:
+    """Open ``local`` and keep it open until cancelled; opening and closing are never cut short."""
+    with anyio.CancelScope(shield=True):
+        await local.__aenter__()
+    try:
+        opened.set()
+        log.info("the embedded backend is open (data in %s)", local.data_dir)
+        await anyio.sleep_forever()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await local.__aexit__(None, None, None)
+
+
+def _when_open(app: ASGIApp, opened: anyio.Event) -> ASGIApp:
+    """``app``, with each request waiting until the backend behind it is open."""
+
+    async def wait_then_serve(scope: Scope, receive: Receive, send: Send) -> None:
+        await opened.wait()
+        await app(scope, receive, send)
+
+    return wait_then_serve
 
 
 def _embedder(settings: Settings) -> Embedder | None:

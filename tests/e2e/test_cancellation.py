@@ -117,6 +117,8 @@ async def test_a_cancelled_insert_leaves_whole_batches_only(data_dir: Path, afte
 
 
 async def _is_running(data_dir: Path, tag: str) -> bool:
+    if not (data_dir / "pg" / "postmaster.pid").exists():  # the server may still be starting PostgreSQL
+        return False
     return await running_count(data_dir, tag) > 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from processes import INITIALIZE, SERVER_CMD, free_port, http_server, quiet_env, server_env, stdio_server, wait_for
@@ -20,6 +21,7 @@ from processes import INITIALIZE, SERVER_CMD, free_port, http_server, quiet_env,
 pytestmark = pytest.mark.slow
 
 ROOT = os.geteuid() == 0
+LIST_TABLES = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_tables", "arguments": {}}}
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -124,6 +126,9 @@ def test_signals_stop_stdio_promptly_and_postgres_with_it(new_data_dir: Path, tm
     with stdio_server(new_data_dir, tmp_path / "stderr.log") as server:
         server.send(INITIALIZE)
         assert server.receive()["id"] == 1
+        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        server.send(LIST_TABLES)  # answered once PostgreSQL (started in the background) is up
+        assert server.receive()["id"] == 2
         pid_file = new_data_dir / "pg" / "postmaster.pid"
         assert pid_file.exists()
         started = time.monotonic()
@@ -131,6 +136,17 @@ def test_signals_stop_stdio_promptly_and_postgres_with_it(new_data_dir: Path, tm
         assert server.proc.wait(timeout=20) == 0  # stdin is still open: the signal alone ends it
         assert time.monotonic() - started < 15
     assert not pid_file.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_postgres_starts_stops_it_too(new_data_dir: Path, tmp_path: Path, sig: int) -> None:
+    with stdio_server(new_data_dir, tmp_path / "stderr.log") as server:
+        server.send(INITIALIZE)
+        assert server.receive()["id"] == 1  # the handshake does not wait for PostgreSQL
+        server.proc.send_signal(sig)
+        assert server.proc.wait(timeout=60) == 0
+    assert not (new_data_dir / "pg" / "postmaster.pid").exists()
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(new_data_dir) in " ".join(p.info["cmdline"] or [])]
 
 
 def test_sigint_stops_http_cleanly(new_data_dir: Path, tmp_path: Path) -> None:

@@ -8,7 +8,12 @@ import pytest
 
 from deeplake_mcp.cli import FLAGS, UsageError, parse_command_line
 
-VALUES = {"--port": ("8123", 8123), "--max-rows": ("7", 7), "--config": ("c.toml", Path("c.toml"))}
+VALUES = {
+    "--port": ("8123", 8123),
+    "--workers": ("3", 3),
+    "--max-rows": ("7", 7),
+    "--config": ("c.toml", Path("c.toml")),
+}
 
 
 def _value(flag_name: str) -> tuple[list[str], object]:

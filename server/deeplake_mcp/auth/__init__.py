@@ -9,9 +9,22 @@
 stdio is unaffected: no token, the server's own mode.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._access import CallerAccess
 from ._errors import AuthSetupError
-from ._http import protect
 from ._static import split_tokens
 
+if TYPE_CHECKING:
+    from ._http import protect
+
 __all__ = ["AuthSetupError", "CallerAccess", "protect", "split_tokens"]
+
+
+def __getattr__(name: str) -> Any:
+    """``protect`` (and with it JWT and cryptography) loads only when HTTP needs it: stdio starts faster."""
+    if name == "protect":
+        from ._http import protect
+
+        return protect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

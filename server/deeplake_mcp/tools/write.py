@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
-import numpy as np
 from mcp.server.mcpserver.exceptions import ToolError
-from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
-from deeplake_mcp.row_writers import Rows, writer_for
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, known_names, runtime, tool_error
 from deeplake_mcp.tools.catalog import described, forget_schemas
-from deeplake_mcp.vectors import VectorColumn, VectorValueError, vector_column
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from deeplake_mcp.row_writers import Rows
 
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
@@ -69,6 +71,8 @@ async def insert_rows(
     desc = await described(rt, ws, table)
     if embed:
         rows = await _with_embeddings(ctx, rt, desc, rows, embed)
+    from deeplake_mcp.row_writers import writer_for  # NumPy loads with the first insert, not at start-up
+
     checked = _checked(ws, desc, rows)
     chunks = plan_chunks(checked.json_sizes())
     writer = writer_for(rt.backend, rt.client, checked, chunks)
@@ -101,6 +105,9 @@ async def insert_rows(
 
 def _checked(workspace: str, desc: TableDescription, rows: list[dict[str, Any]]) -> Rows:
     """The rows, checked against the table (known columns, vectors of the right dimension) before any is written."""
+    from deeplake_mcp.row_writers import Rows
+    from deeplake_mcp.vectors import VectorColumn, VectorValueError, vector_column
+
     columns = _columns_of(desc, rows)
     types = {c.name: c.type.lower() for c in desc.columns}
     vectors: dict[str, VectorColumn] = {}
