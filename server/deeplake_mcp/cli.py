@@ -252,7 +252,9 @@ async def _serve(
             check_http_exposure(settings)  # before the backend starts: refusing costs nothing
     # A worker's port is bound already (requests queue), so it opens its runtime first; otherwise the
     # embedded PostgreSQL starts while the transport answers the handshake and tools/list.
-    async with open_runtime(settings, warm_up=True, start_in_background=sockets is None) as runtime:
+    async with open_runtime(
+        settings, warm_up=settings.embedder_preload, start_in_background=sockets is None
+    ) as runtime:
         server = build_server(settings, runtime=runtime)
         if ready is not None:
             ready()

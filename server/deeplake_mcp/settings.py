@@ -146,6 +146,11 @@ class Settings(BaseModel):
     embedder: Literal["local", "openai", "none"] = Field(
         "local", description="text embeddings: local (offline MiniLM), openai (compatible endpoint), none"
     )
+    embedder_preload: bool = Field(
+        False,
+        description="load the text embedder at start, in the background (the first text search is quicker; "
+        "the local model keeps about 160 MB resident from then on)",
+    )
     embedding_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://host/v1")
     embedding_model: str | None = Field(None, description="model name sent to the embedding endpoint")
     embedding_api_key: SecretStr | None = Field(None, description="bearer token of the embedding endpoint")

@@ -23,10 +23,21 @@ from typing import Any, BinaryIO
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
+import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
-from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError, jsonrpc_message_adapter
+from mcp_types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCMessage,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    RequestId,
+    jsonrpc_message_adapter,
+)
 from pydantic import ValidationError
 
 __all__ = ["serve_stdio"]
@@ -34,6 +45,7 @@ __all__ = ["serve_stdio"]
 log = logging.getLogger(__name__)
 
 _EOF = object()
+_JSON = msgspec.json.Decoder()
 
 
 class _TooLarge:
@@ -66,16 +78,17 @@ async def _wire(max_message_bytes: int) -> AsyncIterator[_Streams]:
     """Streams of messages read from stdin and written to stdout (see the module docstring)."""
     read_send, read_receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_send, write_receive = anyio.create_memory_object_stream[SessionMessage](16)
+    large = _LargeRequests()
     with _claimed_stdio() as (stdin, stdout), write_send.clone() as replies:
         token = anyio.lowlevel.current_token()
         reader = threading.Thread(
             target=_read_lines,
-            args=(stdin, max_message_bytes, read_send, replies, token),
+            args=(stdin, max_message_bytes, read_send, replies, token, large),
             name="deeplake-mcp stdin",
             daemon=True,  # a read blocked on stdin must never keep the process alive
         )
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_write_lines, write_receive, stdout)
+            tasks.start_soon(_write_lines, write_receive, stdout, large)
             reader.start()
             try:
                 yield read_receive, write_send
@@ -89,6 +102,7 @@ def _read_lines(
     messages: MemoryObjectSendStream[SessionMessage | Exception],
     replies: MemoryObjectSendStream[SessionMessage],
     token: anyio.lowlevel.EventLoopToken,
+    large: _LargeRequests,
 ) -> None:
     """The reader thread: each line becomes a message for the session, or an error answer."""
     try:
@@ -96,19 +110,67 @@ def _read_lines(
             if isinstance(line, _TooLarge):
                 answer = _error(INVALID_REQUEST, f"message too large ({line.size} bytes; the limit is {limit})")
                 anyio.from_thread.run(replies.send, answer, token=token)
-                continue
-            assert isinstance(line, bytes)
-            if not line.strip():
-                continue
-            try:
-                message = jsonrpc_message_adapter.validate_json(line, by_name=False)
-            except ValidationError as exc:
-                anyio.from_thread.run(replies.send, _answer_invalid(line, exc), token=token)
-                continue
-            anyio.from_thread.run(messages.send, SessionMessage(message), token=token)
+            else:
+                assert isinstance(line, bytes)
+                _forward(line, messages, replies, token, large)
+            del line  # waiting for the next line must not keep this one (a large insert) alive
         anyio.from_thread.run(messages.aclose, token=token)
     except (anyio.RunFinishedError, anyio.ClosedResourceError, anyio.BrokenResourceError):
         pass  # the session is over
+
+
+def _forward(
+    line: bytes,
+    messages: MemoryObjectSendStream[SessionMessage | Exception],
+    replies: MemoryObjectSendStream[SessionMessage],
+    token: anyio.lowlevel.EventLoopToken,
+    large: _LargeRequests,
+) -> None:
+    """Parse one line and hand it to the session (or answer it with an error)."""
+    if not line.strip():
+        return
+    try:
+        message = _parse(line)
+    except ValidationError as exc:
+        anyio.from_thread.run(replies.send, _answer_invalid(line, exc), token=token)
+        return
+    large.note(message, len(line))
+    anyio.from_thread.run(messages.send, SessionMessage(message), token=token)
+
+
+class _LargeRequests:
+    """Large requests whose params the transport lets go of once their answer is written.
+
+    The SDK's read loop holds the last message it read until the next one arrives: after a big insert,
+    the whole payload would stay in memory for as long as the session sits idle.
+    """
+
+    SIZE = 1 << 20
+
+    def __init__(self) -> None:
+        self._requests: dict[RequestId, JSONRPCRequest] = {}
+
+    def note(self, message: JSONRPCMessage, size: int) -> None:
+        """Called by the reader thread for each message it forwards."""
+        if size >= self.SIZE and isinstance(message, JSONRPCRequest):
+            self._requests[message.id] = message
+
+    def answered(self, message: JSONRPCMessage) -> None:
+        """Called once an answer is written: its request's params are no longer needed."""
+        if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
+            request = self._requests.pop(message.id, None)
+            if request is not None:
+                request.params = None
+
+
+def _parse(line: bytes) -> JSONRPCMessage:
+    """One JSON-RPC message. msgspec decodes the JSON (several times faster than pydantic's JSON mode on a big
+    insert, and half the memory); what it refuses goes to pydantic, whose error the client then gets."""
+    try:
+        data = _JSON.decode(line)
+    except (msgspec.DecodeError, RecursionError):  # pydantic's JSON mode then words the client's error
+        return jsonrpc_message_adapter.validate_json(line, by_name=False)
+    return jsonrpc_message_adapter.validate_python(data, by_name=False)
 
 
 def _read_line(stdin: BinaryIO, limit: int) -> bytes | _TooLarge | object:
@@ -124,11 +186,14 @@ def _read_line(stdin: BinaryIO, limit: int) -> bytes | _TooLarge | object:
     return _TooLarge(size)
 
 
-async def _write_lines(messages: MemoryObjectReceiveStream[SessionMessage], stdout: BinaryIO) -> None:
+async def _write_lines(
+    messages: MemoryObjectReceiveStream[SessionMessage], stdout: BinaryIO, large: _LargeRequests
+) -> None:
     async with messages:
         async for session_message in messages:
             data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
             await anyio.to_thread.run_sync(_write, stdout, data)
+            large.answered(session_message.message)
 
 
 def _write(stdout: BinaryIO, data: bytes) -> None:

