@@ -39,6 +39,8 @@ from deeplake_mcp.redact import protect, secret_values
 
 __all__ = ["ENV_NAMES", "Backend", "Settings", "SettingsError", "default_data_dir", "load_settings", "reveal"]
 
+_FLAGS = {"http_workers": "--workers", "http_token": "--token"}
+"""Flags whose name is not the setting's (the others are ``--`` and the name with dashes)."""
 _ENV_PREFIX = "DEEPLAKE_MCP_"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_SCOPES: Mapping[str, AccessMode] = {  # OAuth scope -> the access mode it grants
@@ -356,7 +358,7 @@ def load_settings(
         if key not in Settings.model_fields:
             raise SettingsError(f"unknown setting '{key}'")
         values[key] = value
-        sources[key] = f"flag --{key.replace('_', '-')}"
+        sources[key] = f"flag {_FLAGS.get(key, '--' + key.replace('_', '-'))}"
 
     try:
         settings = Settings.model_validate(values)

@@ -25,6 +25,9 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
+import anyio
+
+from deeplake_mcp.auth import check_auth_setup
 from deeplake_mcp.errors import StartupError
 from deeplake_mcp.http import MCP_PATH, check_http_exposure, listening_socket
 from deeplake_mcp.settings import Settings
@@ -47,6 +50,8 @@ def serve_http_workers(settings: Settings, serve: Serve) -> None:
     supervisor = _Supervisor(settings, serve)
     with supervisor.signals_caught():
         check_http_exposure(settings)
+        if settings.http_auth_enabled:
+            anyio.run(check_auth_setup, settings)  # its event loop and threads are gone before the fork
         with _database_held(settings), listening_socket(settings.host, settings.port) as sock:
             log.info(
                 "MCP endpoint: http://%s:%d%s (%d worker processes)",

@@ -127,3 +127,14 @@ def test_upload_roots_default_to_the_working_directory_but_never_root_or_home(
 def test_default_data_dir_as_root_is_reachable_by_the_server_user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert default_data_dir() == Path("/var/lib/deeplake-mcp")
+
+
+def test_workers_serve_http_only_and_share_the_cores() -> None:
+    cores = os.cpu_count() or 1
+    assert load_settings(environ={}).workers == 1  # stdio: one process
+    http = load_settings({"transport": "http"}, environ={})
+    assert http.workers == min(8, cores)
+    assert http.embedding_threads == max(1, min(2, cores // http.workers))
+    assert load_settings({"transport": "http"}, environ={"DEEPLAKE_MCP_HTTP_WORKERS": "3"}).workers == 3
+    with pytest.raises(SettingsError, match="flag --workers: Input should be greater than or equal to 1"):
+        load_settings({"transport": "http", "http_workers": 0}, environ={})

@@ -16,15 +16,15 @@ from ._errors import AuthSetupError
 from ._static import split_tokens
 
 if TYPE_CHECKING:
-    from ._http import protect
+    from ._http import check_auth_setup, protect
 
-__all__ = ["AuthSetupError", "CallerAccess", "protect", "split_tokens"]
+__all__ = ["AuthSetupError", "CallerAccess", "check_auth_setup", "protect", "split_tokens"]
 
 
 def __getattr__(name: str) -> Any:
-    """``protect`` (and with it JWT and cryptography) loads only when HTTP needs it: stdio starts faster."""
-    if name == "protect":
-        from ._http import protect
+    """The HTTP parts (and with them JWT and cryptography) load only when HTTP needs them: stdio starts faster."""
+    if name in ("protect", "check_auth_setup"):
+        from . import _http
 
-        return protect
+        return getattr(_http, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deeplake_mcp.errors import StartupError
 from deeplake_mcp.settings import Settings
 
 from ._errors import AuthSetupError
@@ -33,6 +34,17 @@ __all__ = ["RequireAccess", "protect"]
 METADATA_ROOT = "/.well-known/oauth-protected-resource"
 _URL = TypeAdapter(AnyHttpUrl, config=ConfigDict(url_preserve_empty_path=True))
 """URLs as configured: issuers are compared as exact strings, so ``https://idp`` must not become ``https://idp/``."""
+
+
+async def check_auth_setup(settings: Settings) -> None:
+    """Start and stop the token verifier once (token file, issuer discovery, keys): what a server with several
+    worker processes checks before it starts them, so a problem is one line instead of one per worker."""
+    verifier = BearerVerifier(settings)
+    try:
+        await verifier.start()
+    except AuthSetupError as exc:
+        raise StartupError(f"configuration error: {exc}") from None
+    await verifier.aclose()
 
 
 def protect(app: ASGIApp, settings: Settings) -> ASGIApp:
