@@ -378,6 +378,16 @@ CREATE OR REPLACE VIEW deeplake_compat.pg_indexes AS
     WHERE c.relkind IN ('r', 'm', 'p') AND i.relkind IN ('i', 'I')
       AND NOT EXISTS (SELECT FROM deeplake_internal.ann_indexes a WHERE a.companion_oid = i.oid);
 
+-- What the first statement of every transaction of the query role (see _executor.py) calls when the
+-- workspace is not a schema the role owns: it raises SQLSTATE DL404, so that the statements sent with it
+-- in one round trip do not run.
+CREATE OR REPLACE FUNCTION deeplake_compat.workspace_not_found(workspace text)
+    RETURNS text LANGUAGE plpgsql VOLATILE
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'DL404', MESSAGE = pg_catalog.format('workspace ''%s'' not found', workspace);
+END $$;
+
 -- Privileges. The query role uses the compat schema and reads its two views; nothing else of ours.
 REVOKE ALL ON SCHEMA deeplake_compat, deeplake_internal FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA deeplake_compat, deeplake_internal FROM PUBLIC;
