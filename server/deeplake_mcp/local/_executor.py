@@ -144,8 +144,7 @@ class Executor:
         """A transaction in ``workspace``; NotFound if it does not exist, PostgreSQL's errors as QueryError."""
         async with self._transaction() as conn:
             session = Session(conn)
-            async with conn.pipeline():
-                await _begin(session.cursor, workspace, read_only=read_only, timeout_ms=timeout_ms)
+            await _pipeline(conn, _begin(session.cursor, workspace, read_only=read_only, timeout_ms=timeout_ms))
             yield session
             await session.execute(_COMMIT)
 
@@ -165,11 +164,9 @@ class Executor:
         async with self._transaction() as conn:
             control = _ExtendedCursor(conn)
             cursors = [_ExtendedCursor(conn) for _ in statements]
-            async with conn.pipeline():
-                await _begin(control, workspace, read_only=read_only, timeout_ms=timeout_ms, settings=settings)
-                for cursor, (statement, params) in zip(cursors, statements, strict=True):
-                    await _execute(cursor, statement, params)
-                await control.execute(_COMMIT)
+            steps = _begin(control, workspace, read_only=read_only, timeout_ms=timeout_ms, settings=settings)
+            steps += [(cursor, *statement) for cursor, statement in zip(cursors, statements, strict=True)]
+            await _pipeline(conn, [*steps, (control, _COMMIT, ())])
             return [await result(cursor) for cursor in cursors]
 
     @asynccontextmanager
@@ -189,26 +186,44 @@ class Executor:
             raise mapped from exc
 
 
-async def _begin(
+_Step = tuple[AsyncRawCursor[Any], Statement, Sequence[JSON]]
+
+
+def _begin(
     cursor: AsyncRawCursor[Any],
     workspace: str,
     *,
     read_only: bool,
     timeout_ms: int,
     settings: Mapping[str, str] | None = None,
-) -> None:
+) -> list[_Step]:
     """BEGIN, then the workspace's search_path, the statement timeout and ``settings`` (see _ENTER)."""
     extra = list(settings.items()) if settings else []
-    await cursor.execute(_BEGIN[read_only])
-    await cursor.execute(
-        _enter_statement(len(extra)),
-        [workspace, str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS)), *(part for pair in extra for part in pair)],
-    )
+    enter = [workspace, str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS)), *(part for pair in extra for part in pair)]
+    return [(cursor, _BEGIN[read_only], ()), (cursor, _enter_statement(len(extra)), enter)]
 
 
 @cache
 def _enter_statement(settings: int) -> bytes:
     return _ENTER.format("".join(_SETTING.format(3 + 2 * i, 4 + 2 * i) for i in range(settings))).encode()
+
+
+async def _pipeline(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> None:
+    """Send the steps in one round trip and collect their results; the first error, if any (PostgreSQL
+    skips what follows it)."""
+    first: psycopg.Error | None = None
+    try:
+        async with conn.pipeline():
+            for cursor, statement, params in steps:
+                try:
+                    await _execute(cursor, statement, params)
+                except psycopg.Error as exc:  # an earlier step's error, seen early
+                    first = exc
+                    break
+    except psycopg.Error as exc:
+        raise first or exc from None
+    if first is not None:
+        raise first
 
 
 async def _execute(cursor: AsyncRawCursor[Any], statement: Statement, params: Sequence[JSON]) -> None:
