@@ -10,16 +10,21 @@ changes anything the statement runs exactly as sent; otherwise the rewritten tre
 It fails closed: text that does not parse, several statements, COPY over the API's connection,
 transaction control (the API owns the transaction), and a pass that cannot handle a statement are each
 a clear QueryError, never a reason to run the text as
-it came. Query vectors written inline (`<#> ARRAY[…]`) become params before parsing, since parsing and
-rendering hundreds of numbers costs milliseconds.
+it came. Query vectors written inline (`<#> ARRAY[…]`, also after `<=>` and `<->`) become params before
+parsing, since parsing and rendering hundreds of numbers costs milliseconds.
+
+Plans are cached by that shorter text and the other params (an LRU of CACHE_SIZE): the same search
+with another query vector compiles once. A lifted vector can change a plan only by its length and by
+being all zeros (both part of the key), or when a WHERE condition uses it (such plans are not cached).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from pglast import ast, parse_sql
@@ -32,12 +37,17 @@ from ._sqlcompat import DeeplakeIndex, deeplake_index, drop_embedding_typmods, p
 from ._tree import render, walk
 from ._values import JSON
 
-__all__ = ["Plan", "compile_sql"]
+__all__ = ["CACHE_SIZE", "Plan", "compile_sql"]
 
 log = logging.getLogger(__name__)
 
-_LITERAL = re.compile(r"<#>(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
+_LITERAL = re.compile(r"(<#>|<=>|<->)(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
 _AT_INDEX = re.compile(r", at index \d+$")
+_SCALARS = (str, int, float, Decimal, bool, type(None))
+
+
+CACHE_SIZE = 256
+MAX_CACHED_TEXT = 8192
 
 
 @dataclass(frozen=True)
@@ -52,12 +62,39 @@ class Plan:
     """A ranking a vector index can answer: ``sql`` is the statement as written (for when none can)."""
 
 
+_cache: OrderedDict[Hashable, Plan] = OrderedDict()
+
+
 def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
     """Compile one statement (see the module docstring); QueryError when it cannot run here."""
     params = list(params)
-    root, values = _parse(sql, params)
+    lifted = _lift_literals(sql, len(params))
+    if lifted is not None:
+        try:
+            return _compile(*lifted, params)
+        except _NotLifted:
+            pass
+    return _compile(sql, [], params)
+
+
+class _NotLifted(Exception):
+    """Vectors were lifted from a string or a comment: they are not all params of the text."""
+
+
+def _compile(text: str, vectors: list[JSON], params: list[JSON]) -> Plan:
+    """The plan of ``text`` with ``params`` and then ``vectors`` as its params, cached when that is safe."""
+    values = [*params, *vectors]
+    key = _key(text, params, vectors)
+    cached = _cache.get(key) if key is not None else None
+    if cached is not None:
+        _cache.move_to_end(key)
+        return replace(cached, params=[*values, *cached.params[len(values) :]])
+    root = _one_statement(text)
+    lifted = range(len(params) + 1, len(values) + 1)
+    if vectors and sorted(_param_numbers(root, len(params))) != list(lifted):
+        raise _NotLifted
     try:
-        return _plan(sql, params, root, values)
+        plan = _plan(text, root, values)
     except LocalAPIError:
         raise
     except Exception as exc:  # a gap in a pass: say so, never run the statement unrewritten
@@ -66,16 +103,29 @@ def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
             f"the local Deep Lake API cannot run this statement ({type(exc).__name__} while rewriting it); "
             "simplify it, e.g. split it into smaller queries"
         ) from exc
+    if key is not None and (plan.search is None or not plan.search.condition_params & set(lifted)):
+        _cache[key] = plan
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return plan
 
 
-def _plan(sql: str, params: list[JSON], root: ast.Node, values: list[JSON]) -> Plan:
+def _key(text: str, params: list[JSON], vectors: list[JSON]) -> Hashable | None:
+    """The cache key of a compilation, or None when it is not cached (long text, params of other kinds)."""
+    if len(text) > MAX_CACHED_TEXT or not all(isinstance(value, _SCALARS) for value in params):
+        return None
+    shapes = tuple((len(v), all(x == 0 for x in v)) for v in vectors if isinstance(v, list))
+    return text, tuple((type(value), value) for value in params), shapes
+
+
+def _plan(sql: str, root: ast.Node, values: list[JSON]) -> Plan:
     if isinstance(root, ast.CopyStmt) and root.filename is None:
         raise QueryError("COPY FROM STDIN and COPY TO STDOUT are not supported; use INSERT or SELECT")
     if isinstance(root, ast.TransactionStmt):
         raise QueryError("transaction control is not available: every query runs in a transaction of its own")
     index = deeplake_index(root)
     if index is not None:
-        return Plan(index.standin_sql, params, index=index)
+        return Plan(index.standin_sql, values, index=index)
     changed = drop_embedding_typmods(root)
     changed = point_pg_indexes(root) or changed
     changed = rewrite_search(root, values) or changed
@@ -84,19 +134,7 @@ def _plan(sql: str, params: list[JSON], root: ast.Node, values: list[JSON]) -> P
         return Plan(render(root), [*values, *search.extra_params], search=search)
     if changed:
         return Plan(render(root), values)
-    return Plan(sql, params)
-
-
-def _parse(sql: str, params: list[JSON]) -> tuple[ast.Node, list[JSON]]:
-    """The one statement in ``sql`` and its params, with inline query vectors lifted into params if any."""
-    lifted = _lift_literals(sql, len(params))
-    if lifted is not None:
-        short, vectors = lifted
-        root = _one_statement(short)
-        numbers = range(len(params) + 1, len(params) + len(vectors) + 1)
-        if sorted(_param_numbers(root, len(params))) == list(numbers):
-            return root, [*params, *vectors]
-    return _one_statement(sql), params
+    return Plan(sql, values)
 
 
 def _one_statement(sql: str) -> ast.Node:
@@ -116,7 +154,8 @@ def _one_statement(sql: str) -> ast.Node:
 
 
 def _lift_literals(sql: str, count: int) -> tuple[str, list[JSON]] | None:
-    """`sql` with each `<#> ARRAY[numbers]` made `<#> ($n::float4[])`, and the vectors; None if none.
+    """`sql` with each `<#> ARRAY[numbers]` (or `<=>`, `<->`) made `<#> ($n::float4[])`, and the vectors;
+    None if none.
 
     A literal found inside a string or comment does not come back as a param: the caller then
     parses `sql` as it is.
@@ -125,13 +164,13 @@ def _lift_literals(sql: str, count: int) -> tuple[str, list[JSON]] | None:
 
     def lift(match: re.Match[str]) -> str:
         try:
-            numbers = [Decimal(item) for item in match.group(2).split(",")]
+            numbers = [Decimal(item) for item in match.group(3).split(",")]
         except InvalidOperation:
             return match.group(0)
         if not all(number.is_finite() for number in numbers):
             return match.group(0)
         vectors.append(list(numbers))
-        return f"<#>{match.group(1)}(${count + len(vectors)}::float4[])"
+        return f"{match.group(1)}{match.group(2)}(${count + len(vectors)}::float4[])"
 
     short = _LITERAL.sub(lift, sql)
     return (short, vectors) if vectors else None
