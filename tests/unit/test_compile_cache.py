@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from deeplake_mcp.local import _compile
 from deeplake_mcp.local._compile import compile_sql
 
@@ -20,8 +18,7 @@ def test_another_query_vector_reuses_the_plan() -> None:
     second = compile_sql(SEARCH.format(q=literal([1.25, 0, -3])), [3])
     assert first.search is not None and second.search is first.search
     assert second.sql == first.sql and "$2" in second.sql
-    assert second.params == [3, [Decimal("1.25"), Decimal("0"), Decimal("-3")]]
-    assert first.params == [3, [Decimal("0.5"), Decimal("-1"), Decimal("2")]]
+    assert second.params == [3, "{1.25,0,-3}"] and first.params == [3, "{0.5,-1,2}"]
     # Another value of another param, another length or an all-zero vector is another plan.
     assert compile_sql(SEARCH.format(q=literal([1.25, 0, -3])), [4]).search is not first.search
     assert compile_sql(SEARCH.format(q=literal([1.25, 0])), [3]).search is not first.search

@@ -25,7 +25,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 _LITERAL = re.compile(r"(<#>|<=>|<->)(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
 _AT_INDEX = re.compile(r", at index \d+$")
 _SCALARS = (str, int, float, Decimal, bool, type(None))
+_NUMBER = r"(?>\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*)"  # atomic: no backtracking
+_NUMBERS = re.compile(rf"{_NUMBER}(?:,{_NUMBER})*+")
+_EXPONENT = re.compile(r"[eE][-+]?\d+")
+_NONZERO_DIGIT = re.compile(r"[1-9]")
 
 
 CACHE_SIZE = 256
@@ -114,8 +118,7 @@ def _key(text: str, params: list[JSON], vectors: list[JSON]) -> Hashable | None:
     """The cache key of a compilation, or None when it is not cached (long text, params of other kinds)."""
     if len(text) > MAX_CACHED_TEXT or not all(isinstance(value, _SCALARS) for value in params):
         return None
-    shapes = tuple((len(v), all(x == 0 for x in v)) for v in vectors if isinstance(v, list))
-    return text, tuple((type(value), value) for value in params), shapes
+    return text, tuple((type(value), value) for value in params), tuple(map(_shape, vectors))
 
 
 def _plan(sql: str, root: ast.Node, values: list[JSON]) -> Plan:
@@ -154,8 +157,8 @@ def _one_statement(sql: str) -> ast.Node:
 
 
 def _lift_literals(sql: str, count: int) -> tuple[str, list[JSON]] | None:
-    """`sql` with each `<#> ARRAY[numbers]` (or `<=>`, `<->`) made `<#> ($n::float4[])`, and the vectors;
-    None if none.
+    """`sql` with each `<#> ARRAY[numbers]` (or `<=>`, `<->`) made `<#> ($n::float4[])`, and the vectors
+    (as array text, digit for digit); None if none.
 
     A literal found inside a string or comment does not come back as a param: the caller then
     parses `sql` as it is.
@@ -163,17 +166,19 @@ def _lift_literals(sql: str, count: int) -> tuple[str, list[JSON]] | None:
     vectors: list[JSON] = []
 
     def lift(match: re.Match[str]) -> str:
-        try:
-            numbers = [Decimal(item) for item in match.group(3).split(",")]
-        except InvalidOperation:
+        if not _NUMBERS.fullmatch(match.group(3)):
             return match.group(0)
-        if not all(number.is_finite() for number in numbers):
-            return match.group(0)
-        vectors.append(list(numbers))
+        vectors.append("{" + match.group(3) + "}")
         return f"{match.group(1)}{match.group(2)}(${count + len(vectors)}::float4[])"
 
     short = _LITERAL.sub(lift, sql)
     return (short, vectors) if vectors else None
+
+
+def _shape(vector: JSON) -> tuple[int, bool]:
+    """(length, whether all zeros) of a lifted vector."""
+    assert isinstance(vector, str)
+    return vector.count(",") + 1, not _NONZERO_DIGIT.search(_EXPONENT.sub("", vector))
 
 
 def _param_numbers(root: ast.Node, above: int) -> Iterator[int]:
