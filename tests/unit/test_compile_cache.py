@@ -32,9 +32,16 @@ def test_plans_that_depend_on_the_vector_are_not_cached() -> None:
     again = compile_sql(sql.format(q=literal([0.5, 1])))
     assert first.search is not None and again.search is not first.search
     assert first.search.condition is not None and "0.5,1" in first.search.condition
-    # Vectors as params are compiled each time.
+    # Vectors as params: keyed the same way, as lists of numbers or as array text.
     by_param = "SELECT id FROM t ORDER BY emb <#> $1 LIMIT 5"
-    assert compile_sql(by_param, [[1, 2]]).search is not compile_sql(by_param, [[1, 2]]).search
+    listed = compile_sql(by_param, [[1, 2]])
+    assert listed.search is not None and compile_sql(by_param, [[3, -4.5]]).search is listed.search
+    texted = compile_sql(by_param, ["{1, 2}"])
+    assert texted.search is not None and compile_sql(by_param, ["{0.5,7}"]).search is texted.search
+    assert compile_sql(by_param, [[0, 0]]).search is None
+    # Other lists (e.g. for = ANY($1)) and objects are compiled each time.
+    other = "SELECT id FROM t WHERE tag = ANY($1) ORDER BY emb <#> ARRAY[1, 2] LIMIT 5"
+    assert compile_sql(other, [["a", "b"]]).search is not compile_sql(other, [["a", "b"]]).search
 
 
 def test_the_cache_is_bounded() -> None:

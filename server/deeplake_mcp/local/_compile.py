@@ -11,11 +11,12 @@ It fails closed: text that does not parse, several statements, COPY over the API
 transaction control (the API owns the transaction), and a pass that cannot handle a statement are each
 a clear QueryError, never a reason to run the text as
 it came. Query vectors written inline (`<#> ARRAY[…]`, also after `<=>` and `<->`) become params before
-parsing, since parsing and rendering hundreds of numbers costs milliseconds.
+parsing (deeplake_mcp.vector_text), since parsing and rendering hundreds of numbers costs milliseconds.
 
-Plans are cached by that shorter text and the other params (an LRU of CACHE_SIZE): the same search
-with another query vector compiles once. A lifted vector can change a plan only by its length and by
-being all zeros (both part of the key), or when a WHERE condition uses it (such plans are not cached).
+Plans are cached by that shorter text and the params (an LRU of CACHE_SIZE): the same search with
+another query vector compiles once. A vector param (array text of numbers, or a list of numbers) can
+change a plan only by its length and by being all zeros (both part of the key), or when a WHERE
+condition uses it (such plans are not cached).
 """
 
 from __future__ import annotations
@@ -23,31 +24,29 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 
+from deeplake_mcp.vector_text import is_vector_text, lift, vector_shape
+
 from ._ann import VectorSearch, plan_vector_search
 from ._errors import LocalAPIError, QueryError
 from ._search import rewrite_search
 from ._sqlcompat import DeeplakeIndex, deeplake_index, drop_embedding_typmods, point_pg_indexes
-from ._tree import render, walk
+from ._tree import render
 from ._values import JSON
 
 __all__ = ["CACHE_SIZE", "Plan", "compile_sql"]
 
 log = logging.getLogger(__name__)
 
-_LITERAL = re.compile(r"(<#>|<=>|<->)(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
 _AT_INDEX = re.compile(r", at index \d+$")
 _SCALARS = (str, int, float, Decimal, bool, type(None))
-_NUMBER = r"(?>\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*)"  # atomic: no backtracking
-_NUMBERS = re.compile(rf"{_NUMBER}(?:,{_NUMBER})*+")
-_EXPONENT = re.compile(r"[eE][-+]?\d+")
-_NONZERO_DIGIT = re.compile(r"[1-9]")
+_VECTOR = "vector"
 
 
 CACHE_SIZE = 256
@@ -71,32 +70,21 @@ _cache: OrderedDict[Hashable, Plan] = OrderedDict()
 
 def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
     """Compile one statement (see the module docstring); QueryError when it cannot run here."""
-    params = list(params)
-    lifted = _lift_literals(sql, len(params))
-    if lifted is not None:
-        try:
-            return _compile(*lifted, params)
-        except _NotLifted:
-            pass
-    return _compile(sql, [], params)
+    lifted = lift(sql, len(params))
+    if lifted is None:
+        return _compile(sql, list(params))
+    return _compile(lifted.text, [*params, *lifted.vectors])
 
 
-class _NotLifted(Exception):
-    """Vectors were lifted from a string or a comment: they are not all params of the text."""
-
-
-def _compile(text: str, vectors: list[JSON], params: list[JSON]) -> Plan:
-    """The plan of ``text`` with ``params`` and then ``vectors`` as its params, cached when that is safe."""
-    values = [*params, *vectors]
-    key = _key(text, params, vectors)
+def _compile(text: str, values: list[JSON]) -> Plan:
+    """The plan of ``text`` with ``values`` as its params, cached when that is safe (see the docstring)."""
+    keys = _param_keys(values) if len(text) <= MAX_CACHED_TEXT else None
+    key = (text, keys) if keys is not None else None
     cached = _cache.get(key) if key is not None else None
     if cached is not None:
         _cache.move_to_end(key)
         return replace(cached, params=[*values, *cached.params[len(values) :]])
     root = _one_statement(text)
-    lifted = range(len(params) + 1, len(values) + 1)
-    if vectors and sorted(_param_numbers(root, len(params))) != list(lifted):
-        raise _NotLifted
     try:
         plan = _plan(text, root, values)
     except LocalAPIError:
@@ -107,18 +95,40 @@ def _compile(text: str, vectors: list[JSON], params: list[JSON]) -> Plan:
             f"the local Deep Lake API cannot run this statement ({type(exc).__name__} while rewriting it); "
             "simplify it, e.g. split it into smaller queries"
         ) from exc
-    if key is not None and (plan.search is None or not plan.search.condition_params & set(lifted)):
+    if key is not None and keys is not None and _reusable(plan, keys):
         _cache[key] = plan
         if len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return plan
 
 
-def _key(text: str, params: list[JSON], vectors: list[JSON]) -> Hashable | None:
-    """The cache key of a compilation, or None when it is not cached (long text, params of other kinds)."""
-    if len(text) > MAX_CACHED_TEXT or not all(isinstance(value, _SCALARS) for value in params):
-        return None
-    return text, tuple((type(value), value) for value in params), tuple(map(_shape, vectors))
+def _param_keys(values: list[JSON]) -> tuple[Hashable, ...] | None:
+    """What of each param a plan can depend on: a vector's length and zero-ness, any other scalar's value;
+    None when a param is of another kind (the plan is then not cached)."""
+    keys: list[Hashable] = []
+    for value in values:
+        if is_vector_text(value):
+            assert isinstance(value, str)
+            keys.append((_VECTOR, *vector_shape(value)))
+        elif isinstance(value, list) and value and all(_is_number(item) for item in value):
+            keys.append((_VECTOR, len(value), all(item == 0 for item in value)))
+        elif isinstance(value, _SCALARS):
+            keys.append((type(value), value))
+        else:
+            return None
+    return tuple(keys)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _reusable(plan: Plan, keys: tuple[Hashable, ...]) -> bool:
+    """Whether the plan holds no vector param's value: a search's WHERE (kept for estimates) has none."""
+    if plan.search is None:
+        return True
+    vectors = {n for n, key in enumerate(keys, start=1) if isinstance(key, tuple) and key[0] is _VECTOR}
+    return not plan.search.condition_params & vectors
 
 
 def _plan(sql: str, root: ast.Node, values: list[JSON]) -> Plan:
@@ -154,34 +164,3 @@ def _one_statement(sql: str) -> ast.Node:
     root = statements[0].stmt
     assert isinstance(root, ast.Node)
     return root
-
-
-def _lift_literals(sql: str, count: int) -> tuple[str, list[JSON]] | None:
-    """`sql` with each `<#> ARRAY[numbers]` (or `<=>`, `<->`) made `<#> ($n::float4[])`, and the vectors
-    (as array text, digit for digit); None if none.
-
-    A literal found inside a string or comment does not come back as a param: the caller then
-    parses `sql` as it is.
-    """
-    vectors: list[JSON] = []
-
-    def lift(match: re.Match[str]) -> str:
-        if not _NUMBERS.fullmatch(match.group(3)):
-            return match.group(0)
-        vectors.append("{" + match.group(3) + "}")
-        return f"{match.group(1)}{match.group(2)}(${count + len(vectors)}::float4[])"
-
-    short = _LITERAL.sub(lift, sql)
-    return (short, vectors) if vectors else None
-
-
-def _shape(vector: JSON) -> tuple[int, bool]:
-    """(length, whether all zeros) of a lifted vector."""
-    assert isinstance(vector, str)
-    return vector.count(",") + 1, not _NONZERO_DIGIT.search(_EXPONENT.sub("", vector))
-
-
-def _param_numbers(root: ast.Node, above: int) -> Iterator[int]:
-    for node in walk(root):
-        if isinstance(node, ast.ParamRef) and (node.number or 0) > above:
-            yield node.number or 0

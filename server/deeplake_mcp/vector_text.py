@@ -1,0 +1,66 @@
+"""Query vectors written into SQL text: `<#> ARRAY[numbers]` lifted into params, and vectors as array text.
+
+A 384-number literal costs milliseconds in every parser that reads it (the SQL guard's, the local API's
+compiler's, PostgreSQL's); the same statement with `$n` in its place costs microseconds. ``lift`` replaces
+each `ARRAY[…]` of plain numbers that follows `<#>`, `<=>` or `<->` by `($n::float4[])` and returns the
+vectors as PostgreSQL array text (`{…}`, the literal's own digits). It finds them in the text, then
+PostgreSQL's scanner confirms that each `$n` it made is a parameter token: when one is not (the literal
+was inside a string or a comment), nothing is lifted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pglast.parser import ParseError, scan
+
+__all__ = ["Lifted", "is_vector_text", "lift", "vector_shape"]
+
+_LITERAL = re.compile(r"(<#>|<=>|<->)(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
+_NUMBER = r"(?>\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*)"  # atomic: no backtracking
+_NUMBERS = re.compile(rf"{_NUMBER}(?:,{_NUMBER})*+")
+_VECTOR = re.compile(rf"\{{{_NUMBER}(?:,{_NUMBER})*+\}}")
+_EXPONENT = re.compile(r"[eE][-+]?\d+")
+_NONZERO_DIGIT = re.compile(r"[1-9]")
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """The statement with its inline query vectors as `$first`, `$first + 1` …, and those vectors."""
+
+    text: str
+    vectors: list[str]
+    first: int
+
+
+def lift(sql: str, params: int) -> Lifted | None:
+    """``sql`` with each inline query vector made a param numbered after its ``params``; None if it has none."""
+    vectors: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if not _NUMBERS.fullmatch(match.group(3)):
+            return match.group(0)
+        vectors.append("{" + match.group(3) + "}")
+        return f"{match.group(1)}{match.group(2)}(${params + len(vectors)}::float4[])"
+
+    text = _LITERAL.sub(replace, sql)
+    if not vectors:
+        return None
+    try:
+        tokens = scan(text)
+    except ParseError:
+        return None
+    made = {f"${n}" for n in range(params + 1, params + len(vectors) + 1)}
+    found = [text[t.start : t.end + 1] for t in tokens if t.name == "PARAM"]
+    return Lifted(text, vectors, params + 1) if sorted(p for p in found if p in made) == sorted(made) else None
+
+
+def is_vector_text(value: object) -> bool:
+    """Whether ``value`` is array text of plain numbers, `{1, -2.5e-3, …}`."""
+    return isinstance(value, str) and _VECTOR.fullmatch(value) is not None
+
+
+def vector_shape(vector: str) -> tuple[int, bool]:
+    """(length, whether all zeros) of vector text."""
+    return vector.count(",") + 1, not _NONZERO_DIGIT.search(_EXPONENT.sub("", vector))
