@@ -188,7 +188,7 @@ class Indexes:
         return found
 
     def forget(self) -> None:
-        """Forget cached search targets and estimates: a statement is about to change tables or indexes."""
+        """Forget cached search targets and estimates: a statement may have changed tables or indexes."""
         self._targets.forget()
 
     async def _common_dimension(self, workspace: str, index: VectorIndex) -> int | None:

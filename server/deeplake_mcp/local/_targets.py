@@ -67,7 +67,7 @@ class SearchTargets:
         return estimate
 
     def forget(self) -> None:
-        """Drop every entry: this backend is about to change tables or indexes."""
+        """Drop every entry: this backend may have changed tables or indexes."""
         self._indexes.invalidate()
         self._estimates.invalidate()
 
