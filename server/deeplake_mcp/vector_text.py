@@ -17,12 +17,11 @@ from pglast.parser import ParseError, scan
 
 __all__ = ["Lifted", "is_vector_text", "lift", "vector_shape"]
 
-_LITERAL = re.compile(r"(<#>|<=>|<->)(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
 _NUMBER = r"(?>\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*)"  # atomic: no backtracking
-_NUMBERS = re.compile(rf"{_NUMBER}(?:,{_NUMBER})*+")
-_VECTOR = re.compile(rf"\{{{_NUMBER}(?:,{_NUMBER})*+\}}")
-_EXPONENT = re.compile(r"[eE][-+]?\d+")
-_NONZERO_DIGIT = re.compile(r"[1-9]")
+_NUMBERS = rf"{_NUMBER}(?:,{_NUMBER})*+"
+_LITERAL = re.compile(rf"(<#>|<=>|<->)(\s*)ARRAY\s*\[({_NUMBERS})\]", re.IGNORECASE)
+_VECTOR = re.compile(rf"\{{{_NUMBERS}\}}")
+_NONZERO = re.compile(r"(?:^|[{,\s])[-+]?0*\.?0*[1-9]")  # a number whose digits before any exponent are not all 0
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,6 @@ def lift(sql: str, params: int) -> Lifted | None:
     vectors: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
-        if not _NUMBERS.fullmatch(match.group(3)):
-            return match.group(0)
         vectors.append("{" + match.group(3) + "}")
         return f"{match.group(1)}{match.group(2)}(${params + len(vectors)}::float4[])"
 
@@ -63,4 +60,4 @@ def is_vector_text(value: object) -> bool:
 
 def vector_shape(vector: str) -> tuple[int, bool]:
     """(length, whether all zeros) of vector text."""
-    return vector.count(",") + 1, not _NONZERO_DIGIT.search(_EXPONENT.sub("", vector))
+    return vector.count(",") + 1, _NONZERO.search(vector) is None

@@ -72,13 +72,14 @@ def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
     """Compile one statement (see the module docstring); QueryError when it cannot run here."""
     lifted = lift(sql, len(params))
     if lifted is None:
-        return _compile(sql, list(params))
-    return _compile(lifted.text, [*params, *lifted.vectors])
+        return _compile(sql, list(params), len(params))
+    return _compile(lifted.text, [*params, *lifted.vectors], len(params))
 
 
-def _compile(text: str, values: list[JSON]) -> Plan:
-    """The plan of ``text`` with ``values`` as its params, cached when that is safe (see the docstring)."""
-    keys = _param_keys(values) if len(text) <= MAX_CACHED_TEXT else None
+def _compile(text: str, values: list[JSON], lifted: int) -> Plan:
+    """The plan of ``text`` with ``values`` as its params (those from ``lifted`` on: lifted vectors), cached
+    when that is safe (see the module docstring)."""
+    keys = _param_keys(values, lifted) if len(text) <= MAX_CACHED_TEXT else None
     key = (text, keys) if keys is not None else None
     cached = _cache.get(key) if key is not None else None
     if cached is not None:
@@ -102,12 +103,12 @@ def _compile(text: str, values: list[JSON]) -> Plan:
     return plan
 
 
-def _param_keys(values: list[JSON]) -> tuple[Hashable, ...] | None:
+def _param_keys(values: list[JSON], lifted: int) -> tuple[Hashable, ...] | None:
     """What of each param a plan can depend on: a vector's length and zero-ness, any other scalar's value;
     None when a param is of another kind (the plan is then not cached)."""
     keys: list[Hashable] = []
-    for value in values:
-        if is_vector_text(value):
+    for i, value in enumerate(values):
+        if i >= lifted or is_vector_text(value):
             assert isinstance(value, str)
             keys.append((_VECTOR, *vector_shape(value)))
         elif isinstance(value, list) and value and all(_is_number(item) for item in value):
