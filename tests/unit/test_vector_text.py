@@ -50,6 +50,8 @@ def test_leaves_anything_else_alone(sql: str) -> None:
         "SELECT * FROM pg_catalog.pg_authid ORDER BY e <#> ARRAY[1] LIMIT 1",
         "COPY (SELECT e <#> ARRAY[1] FROM t) TO '/tmp/x'",
         "SELECT e <#> ARRAY[1, 2] FROM t; DROP TABLE t",
+        "SELECT pg_sleep(1) FROM t ORDER BY v <=> '[1, 2]'::vector LIMIT 1",
+        "DELETE FROM t WHERE v <-> '[1, 2]' < 1",
     ],
 )
 @pytest.mark.parametrize("mode", list(AccessMode))
@@ -63,7 +65,18 @@ def test_the_guard_says_the_same_of_both_forms(sql: str, mode: AccessMode) -> No
 
 def test_vector_text() -> None:
     assert is_vector_text("{1, -2.5e-3, .5}") and is_vector_text("{0}")
-    assert not is_vector_text("{a}") and not is_vector_text("{}") and not is_vector_text("[1, 2]")
+    assert not is_vector_text("{a}") and not is_vector_text("{}") and not is_vector_text("[1, 2}")
     assert not is_vector_text(["1"]) and not is_vector_text("{1,,2}")
     assert vector_shape("{1, -2.5e-3, .5}") == (3, False)
     assert vector_shape("{0, -0.0, 0e5, .0E-3}") == (4, True)
+
+
+def test_lifts_pgvector_literals() -> None:
+    lifted = lift("SELECT id FROM t ORDER BY v <-> '[1, 2.5]'::vector LIMIT 3", 0)
+    assert lifted is not None
+    assert lifted.text == "SELECT id FROM t ORDER BY v <-> $1::vector LIMIT 3" and lifted.vectors == ["[1, 2.5]"]
+    bare = lift("SELECT id FROM t ORDER BY v <=> '[1]' LIMIT 3", 0)
+    assert bare is not None and bare.text == "SELECT id FROM t ORDER BY v <=> $1 LIMIT 3"
+    assert lift("SELECT v <=> '[1]''x' FROM t", 0) is None  # '' continues the string
+    assert lift("SELECT v <=> '[1, a]' FROM t", 0) is None
+    assert is_vector_text("[1, 2]") and vector_shape("[0, 0]") == (2, True)
