@@ -64,7 +64,7 @@ class LocalBackend:
         endpoints = await self._start_server()
         try:
             admin = open_pool(endpoints.admin, name="admin", max_size=4, options=_ADMIN_OPTIONS)
-            query = open_pool(endpoints.query, name="query", max_size=8, options=_QUERY_OPTIONS)
+            query = open_pool(endpoints.query, name="query", max_size=8, options=_QUERY_OPTIONS, reset=False)
             self._pools = [admin, query]
             await admin.open(wait=True)
             async with admin.connection() as conn:

@@ -5,14 +5,14 @@ Every call gets a pooled connection of the query role (never a superuser), one t
 schema (pg_catalog stays implicitly first, so no user object can shadow a built-in type or function),
 and a statement timeout; a workspace that is not the query role's schema is an error (NotFound),
 raised by PostgreSQL so that nothing sent after it runs. Statements always use the extended query
-protocol, so PostgreSQL itself refuses more than one per call. A connection is cleaned with
-``DISCARD ALL`` before it is reused (settings, temporary objects, prepared statements, cursors,
-session locks, LISTEN; the pool does it in the background); what that cannot undo (the random seed,
-loaded libraries) the query role cannot change in the first place.
+protocol, so PostgreSQL itself refuses more than one per call. Every use of a connection starts with
+``DISCARD ALL``, which cleans whatever its last user left (settings, temporary objects, prepared
+statements, cursors, session locks, LISTEN); what that cannot undo (the random seed, loaded libraries)
+the query role cannot change in the first place.
 
-Round trips: a ``session`` sends BEGIN and the workspace set-up together (pipeline mode), then its
-statements one by one, then COMMIT; ``run`` sends BEGIN, set-up, its statements and COMMIT all at once,
-which is one round trip for a read. A failure anywhere rolls the transaction back.
+Round trips: a ``session`` sends DISCARD ALL, BEGIN and the workspace set-up together (pipeline mode),
+then its statements one by one, then COMMIT; ``run`` sends all of that with its statements and COMMIT
+at once, which is one round trip for a read. A failure anywhere rolls the transaction back.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = ["DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS", "Executor", "QueryResult", "S
 DEFAULT_TIMEOUT_MS = 60_000
 MAX_TIMEOUT_MS = 600_000
 
+_DISCARD = b"DISCARD ALL"
 _BEGIN = {True: b"BEGIN READ ONLY", False: b"BEGIN READ WRITE"}
 # Names resolve in the workspace, then in the compat schema (pg_catalog stays implicitly first), under a
 # statement timeout, both until the transaction ends; unless the workspace is not the role's (SQLSTATE DL404).
@@ -66,8 +67,14 @@ class QueryResult(TypedDict):
     row_count: int
 
 
-def open_pool(conninfo: str, *, name: str, max_size: int, options: str) -> AsyncConnectionPool[AsyncConnection[Any]]:
-    """A closed pool of autocommit connections with lenient result loaders (open it with ``await pool.open()``)."""
+def open_pool(
+    conninfo: str, *, name: str, max_size: int, options: str, reset: bool = True
+) -> AsyncConnectionPool[AsyncConnection[Any]]:
+    """A closed pool of autocommit connections with lenient result loaders (open it with ``await pool.open()``).
+
+    With ``reset``, a connection is cleaned with ``DISCARD ALL`` when it comes back (in the background);
+    without, whoever takes it must (the Executor does, in the same round trip as its first statements).
+    """
     return AsyncConnectionPool(
         conninfo,
         min_size=1,
@@ -81,12 +88,12 @@ def open_pool(conninfo: str, *, name: str, max_size: int, options: str) -> Async
             "options": f"-c TimeZone=UTC {options}",
             "application_name": f"deeplake-mcp-{name}",
         },
-        reset=_discard_session_state,
+        reset=_discard_session_state if reset else None,
     )
 
 
 async def _discard_session_state(conn: AsyncConnection[Any]) -> None:
-    await conn.execute("DISCARD ALL")
+    await conn.execute(_DISCARD)
 
 
 class Session:
@@ -197,10 +204,11 @@ def _begin(
     timeout_ms: int,
     settings: Mapping[str, str] | None = None,
 ) -> list[_Step]:
-    """BEGIN, then the workspace's search_path, the statement timeout and ``settings`` (see _ENTER)."""
+    """DISCARD ALL (whatever the connection's last user left), BEGIN, then the workspace's search_path, the
+    statement timeout and ``settings`` (see _ENTER)."""
     extra = list(settings.items()) if settings else []
     enter = [workspace, str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS)), *(part for pair in extra for part in pair)]
-    return [(cursor, _BEGIN[read_only], ()), (cursor, _enter_statement(len(extra)), enter)]
+    return [(cursor, _DISCARD, ()), (cursor, _BEGIN[read_only], ()), (cursor, _enter_statement(len(extra)), enter)]
 
 
 @cache
