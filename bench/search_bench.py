@@ -1,34 +1,44 @@
-"""Vector search on the embedded backend: HNSW through a vector deeplake_index vs the exact scan.
+"""Vector search side by side in one run: raw pgvector HNSW vs every search path of the server.
 
-Per dataset (``clustered``: a Gaussian mixture, one cluster per 100 rows, queries are new samples of
-the mixture, like real embeddings and the questions asked of them; ``random``: i.i.d. normal vectors
-and queries, the worst case for any ANN index), in a fresh data directory:
+One embedded PostgreSQL holds N x D clustered vectors (a Gaussian mixture, one centre per 100 rows,
+``--noise`` the spread of each cluster; queries are new samples of the mixture, the way real embeddings
+and the questions asked of them behave) twice over:
 
-1. load N rows (id, cat = id % 10, bucket = id % 100, a short text, a D-dim vector) through the local
-   API's batch insert;
-2. (c) the exact scan, no index: ``SELECT id, embedding <#> ARRAY[…]::float4[] AS score FROM t ORDER BY
-   score DESC LIMIT 10`` through ``POST /workspaces/{ws}/tables/query`` in-process;
-3. ``CREATE INDEX … USING deeplake_index (embedding DESC)`` (timed: it builds the HNSW companion);
-4. (a) the same ranking SQL through the index; (b) with ``WHERE cat = 3`` (10 % of the rows) and
-   ``WHERE bucket = 7`` (1 %: the planner's estimate sends it to the exact path);
-5. (d) the MCP tool ``semantic_search`` with ``vector=`` through the in-process SDK client (it also
-   describes the table on each call).
+* ``docs`` (``embedding FLOAT4[]``): created through the MCP tools (``execute_sql``), loaded with COPY,
+  then ``CREATE INDEX … USING deeplake_index (embedding DESC)`` through the tool, which builds its pgvector
+  HNSW companion (cosine);
+* ``ref`` (``embedding vector(D)``): the same rows with a plain pgvector HNSW index (cosine, same m,
+  ef_construction and build memory as the companion).
 
-Latency is wall time per request (p50/p95 over the queries); recall@10 is against numpy's exact cosine
-top 10 (with the filter applied). Prints a table and writes ``bench/results/search.json`` and
-``search.png``. ``--sweep 40,100,200`` also measures (a) at other base ``hnsw.ef_search`` values.
+Every query then runs through each case below, interleaved (the order rotates per query), so that other
+load on the machine hits all cases alike:
 
-    .venv/bin/python bench/search_bench.py [--rows 100000] [--dim 384] [--queries 200]
-        [--exact-queries 100] [--datasets clustered,random] [--sweep 40,100,200] [--replot]
+* ``raw``: psycopg straight to PostgreSQL, ``SELECT id FROM ref ORDER BY embedding <=> %s::vector LIMIT k``
+  at the same ``hnsw.ef_search`` as the server: **the reference**;
+* ``rest``: the statement ``semantic_search`` sends, through the server's REST client (in-process ASGI);
+* ``semantic_search``: the MCP tool with ``vector=``, through the SDK's in-process ``Client``;
+* ``query …``: the MCP ``query`` tool (inside its own ``LIMIT`` wrapper) with ranking SQL written by hand:
+  Deep Lake's ``<#>`` and pgvector's ``<=>`` / ``<->`` on the float4[] column, and ``<=>`` on ``ref``.
+
+Reported per case: p50 / p99 latency, recall@k against the exact top k (numpy, float32; L2 for ``<->``,
+cosine otherwise), the ratio of its p50 to raw's, and for ``query`` cases whether the plan uses an HNSW index.
+Writes JSON (``--json-out``, default ``bench/results/search.json``) and a PNG next to it (matplotlib, if
+installed).
+
+    .venv/bin/python bench/search_bench.py [--rows 100000] [--dim 384] [--queries 200] [--k 10] [--noise 0.5]
+        [--data-dir DIR (kept, reused when it holds the same data)] [--json-out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import logging
+import os
+import platform
+import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -36,214 +46,330 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
+import psycopg
 from mcp import Client
 
 from deeplake_mcp.app import build_server
-from deeplake_mcp.local import LocalBackend, _ann, create_app
+from deeplake_mcp.local import _indexes
+from deeplake_mcp.runtime import Runtime, open_runtime
 from deeplake_mcp.settings import load_settings
 
 RESULTS = Path(__file__).parent / "results"
 WS = "bench"
-K = 10
-BATCH = 1000
-FILTERS = {"cat = 3": ("cat", 10, 3), "bucket = 7": ("bucket", 100, 7)}
+SEED = 7
+WARM_UP = 20
+Call = Callable[[], Awaitable[list[int]]]
+Case = Callable[[np.ndarray], Call]
+"""A way to search: given a query vector (the request is built untimed), the timed call that runs it."""
 
 
-def make_data(kind: str, rows: int, dim: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vectors (rounded to 4 decimals, so that PostgreSQL stores exactly numpy's float32) and queries."""
-    rng = np.random.default_rng(7)
-    if kind == "clustered":
-        centers = rng.standard_normal((max(1, rows // 100), dim))
-        data = centers[rng.integers(0, len(centers), rows)] + 0.5 * rng.standard_normal((rows, dim))
-        qs = centers[rng.integers(0, len(centers), queries)] + 0.5 * rng.standard_normal((queries, dim))
-    elif kind == "random":
-        data = rng.standard_normal((rows, dim))
-        qs = rng.standard_normal((queries, dim))
+# Data and ground truth
+
+
+def make_data(rows: int, dim: int, queries: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors and queries rounded to 4 decimals, so PostgreSQL stores exactly numpy's float32."""
+    rng = np.random.default_rng(SEED)
+    centers = rng.standard_normal((max(1, rows // 100), dim))
+    data = centers[rng.integers(0, len(centers), rows)] + noise * rng.standard_normal((rows, dim))
+    qs = centers[rng.integers(0, len(centers), queries)] + noise * rng.standard_normal((queries, dim))
+    return np.round(data, 4).astype(np.float32), np.round(qs, 4).astype(np.float32)
+
+
+def exact_top(data: np.ndarray, qs: np.ndarray, k: int, metric: str) -> list[set[int]]:
+    """Ids (= row numbers) of the k nearest rows of each query: by cosine, or by L2 distance."""
+    if metric == "cosine":
+        x = data / np.linalg.norm(data, axis=1, keepdims=True)
+        q = qs / np.linalg.norm(qs, axis=1, keepdims=True)
     else:
-        raise SystemExit(f"unknown dataset {kind!r}")
-    return np.round(data, 4), np.round(qs, 4)
-
-
-def exact_top(data: np.ndarray, qs: np.ndarray, mask: np.ndarray | None = None) -> list[set[int]]:
-    """Ids (= row numbers) of the K best cosine matches of each query, in float32 like PostgreSQL."""
-    x = data.astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    q = qs.astype(np.float32)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
+        x, q = data, qs
+    norms = (x * x).sum(axis=1)
     tops: list[set[int]] = []
     for start in range(0, len(q), 50):
-        scores = x @ q[start : start + 50].T
-        if mask is not None:
-            scores[~mask] = -np.inf
-        best = np.argpartition(-scores, K, axis=0)[:K].T
+        block = q[start : start + 50]
+        # cosine: best = highest dot product; L2: smallest |x|^2 - 2 x.q (|q|^2 is the same for all rows)
+        cost = -(x @ block.T) if metric == "cosine" else norms[:, None] - 2 * (x @ block.T)
+        best = np.argpartition(cost, k, axis=0)[:k].T
         tops.extend(set(map(int, row)) for row in best)
     return tops
 
 
-def vector_text(values: np.ndarray) -> list[str]:
-    buffer = io.StringIO()
-    np.savetxt(buffer, values, fmt="%.4f", delimiter=",")
-    return ["{" + line + "}" for line in buffer.getvalue().splitlines()]
+def texts(values: np.ndarray, brackets: str) -> list[str]:
+    """Each row as `{…}` (float4[]) or `[…]` (vector) text."""
+    opening, closing = brackets
+    return [opening + ",".join(f"{x:.4f}" for x in row) + closing for row in values.tolist()]
 
 
-def literal(vector: np.ndarray) -> str:
-    return "ARRAY[" + ",".join(f"{x:.4f}" for x in vector) + "]::float4[]"
+# Setup: the tables, through the tools where the server has one
 
 
-def summary(latencies: list[float], recalls: list[float]) -> dict[str, Any]:
-    ms = sorted(1000 * t for t in latencies)
-    return {
-        "queries": len(ms),
-        "p50_ms": round(statistics.median(ms), 2),
-        "p95_ms": round(float(np.percentile(ms, 95)), 2),
-        "mean_ms": round(statistics.fmean(ms), 2),
-        "recall_at_10": round(statistics.fmean(recalls), 4) if recalls else None,
-        "min_recall": min(recalls) if recalls else None,
-        "latencies_ms": [round(t, 3) for t in ms],
-    }
+async def tool(client: Client, name: str, arguments: dict[str, Any]) -> Any:
+    called = await client.call_tool(name, arguments)
+    if called.is_error:
+        raise RuntimeError(" ".join(getattr(block, "text", "") for block in called.content))
+    return called.structured_content
+
+
+def socket_dir(data_dir: Path) -> str:
+    """Where the embedded server listens (its private socket directory)."""
+    return (data_dir / "pg" / "postmaster.pid").read_text().splitlines()[4]
+
+
+def superuser(data_dir: Path) -> psycopg.Connection[Any]:
+    """A superuser connection to the embedded server: for loading only."""
+    return psycopg.connect(host=socket_dir(data_dir), dbname="postgres", user="postgres", autocommit=True)
+
+
+async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[str, Any]) -> dict[str, Any]:
+    """Create and load ``docs`` and ``ref`` unless the data dir already holds them (as ``made``); build times."""
+    marker = data_dir / "search_bench.json"
+    if marker.exists():
+        if json.loads(marker.read_text()) != made:
+            raise SystemExit(f"{data_dir} holds other data ({marker.read_text().strip()}); use another --data-dir")
+        print(f"reusing the tables in {data_dir}", flush=True)
+        return {}
+    rows, dim = data.shape
+    print(f"loading {rows} x {dim} into {data_dir}", flush=True)
+    await tool(client, "manage_workspaces", {"action": "create", "workspace": WS})
+    await tool(client, "execute_sql", {"sql": "CREATE TABLE docs (id INT, embedding FLOAT4[]) USING deeplake"})
+    await tool(client, "execute_sql", {"sql": f"CREATE TABLE ref (id INT, embedding vector({dim})) USING deeplake"})
+    started = time.perf_counter()
+    with superuser(data_dir) as conn:
+        for table, brackets in (("docs", "{}"), ("ref", "[]")):
+            with conn.cursor().copy(f"COPY {WS}.{table} (id, embedding) FROM STDIN") as copy:
+                for i, text in enumerate(texts(data, brackets)):
+                    copy.write_row((i, text))
+            conn.execute(f"ANALYZE {WS}.{table}")
+    timings: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 1)}
+
+    started = time.perf_counter()
+    await tool(client, "execute_sql", {"sql": "CREATE INDEX idx ON docs USING deeplake_index (embedding DESC)"})
+    timings["deeplake_index_build_s"] = round(time.perf_counter() - started, 1)
+    with superuser(data_dir) as conn:
+        size = conn.execute("SELECT pg_table_size(%s::regclass)", [f"{WS}.ref"]).fetchone()
+        assert size is not None
+        memory = max(65536, min(2097152, 2 * int(size[0]) // 1024))  # as the companion's build
+        conn.execute(f"SET maintenance_work_mem = '{memory}kB'")
+        started = time.perf_counter()
+        conn.execute(f"CREATE INDEX ref_hnsw ON {WS}.ref USING hnsw (embedding deeplake_compat.vector_cosine_ops)")
+        timings["pgvector_build_s"] = round(time.perf_counter() - started, 1)
+    marker.write_text(json.dumps(made))
+    return timings
+
+
+# The cases
+
+
+def raw_case(conn: psycopg.AsyncConnection[Any], k: int) -> Case:
+    def prepared(q: np.ndarray) -> Call:
+        text = "[" + ",".join(f"{x:.4f}" for x in q.tolist()) + "]"
+
+        async def call() -> list[int]:
+            cur = await conn.execute(f"SELECT id FROM ref ORDER BY embedding <=> %s::vector LIMIT {k}", [text])
+            return [row[0] for row in await cur.fetchall()]
+
+        return call
+
+    return prepared
+
+
+def rest_case(rt: Runtime, k: int) -> Case:
+    def prepared(q: np.ndarray) -> Call:
+        sql = (
+            f'SELECT "id", "embedding" <#> {literal(q)} AS score FROM "{WS}"."docs" '
+            f'WHERE array_length("embedding", 1) > 0 ORDER BY score DESC LIMIT {k}'
+        )
+
+        async def call() -> list[int]:
+            result = await rt.client.query(WS, sql, timeout_ms=60_000, read_only=True)
+            return [int(row[0]) for row in result.rows]
+
+        return call
+
+    return prepared
+
+
+def search_case(client: Client, k: int) -> Case:
+    def prepared(q: np.ndarray) -> Call:
+        arguments = {"table": "docs", "vector": q.tolist(), "k": k, "workspace": WS, "columns": ["id"]}
+        return tool_call(client, "semantic_search", arguments)
+
+    return prepared
+
+
+def query_case(client: Client, template: str) -> Case:
+    def prepared(q: np.ndarray) -> Call:
+        return tool_call(client, "query", {"sql": template.format(q=literal(q), v=vector(q)), "workspace": WS})
+
+    return prepared
+
+
+def tool_call(client: Client, name: str, arguments: dict[str, Any]) -> Call:
+    async def call() -> list[int]:
+        found = await tool(client, name, arguments)
+        return [int(row[0]) for row in found["rows"]]
+
+    return call
+
+
+def literal(q: np.ndarray) -> str:
+    return "ARRAY[" + ",".join(f"{x:.4f}" for x in q.tolist()) + "]::float4[]"
+
+
+def vector(q: np.ndarray) -> str:
+    return "'[" + ",".join(f"{x:.4f}" for x in q.tolist()) + "]'::vector"
+
+
+QUERIES = {
+    "query <#>": ("SELECT id FROM docs ORDER BY embedding <#> {q} LIMIT {k}", "cosine"),
+    "query <#> AS score DESC": (
+        "SELECT id, embedding <#> {q} AS score FROM docs ORDER BY score DESC LIMIT {k}",
+        "cosine",
+    ),
+    "query <=> float4[]": ("SELECT id FROM docs ORDER BY embedding <=> {q} LIMIT {k}", "cosine"),
+    "query <=> vector": ("SELECT id FROM ref ORDER BY embedding <=> {v} LIMIT {k}", "cosine"),
+    "query <-> float4[]": ("SELECT id FROM docs ORDER BY embedding <-> {q} LIMIT {k}", "l2"),
+}
+"""``query`` tool cases: SQL (``{q}`` a float4[] literal, ``{v}`` a vector literal) and the metric it ranks by."""
+EXACT = frozenset({"query <-> float4[]"})
+"""Cases no index answers: measured apart, on --exact-queries queries (each scans the table, evicting the
+indexes from PostgreSQL's buffer cache, which would slow whichever case came next)."""
+
+
+async def uses_hnsw(client: Client, sql: str) -> bool | None:
+    try:
+        plan = await tool(client, "query", {"sql": f"EXPLAIN {sql}", "workspace": WS})
+    except RuntimeError:
+        return None
+    return any("hnsw" in str(row[0]) for row in plan["rows"])
+
+
+# Measuring
 
 
 async def measure(
-    call: Callable[[np.ndarray], Awaitable[list[int]]], qs: np.ndarray, truth: list[set[int]]
+    cases: dict[str, Case], qs: np.ndarray, truths: dict[str, list[set[int]]], k: int, warm_up: int
 ) -> dict[str, Any]:
-    await call(qs[0])  # warm up (plans, caches)
-    latencies, recalls = [], []
-    for q, top in zip(qs, truth, strict=True):
-        started = time.perf_counter()
-        ids = await call(q)
-        latencies.append(time.perf_counter() - started)
-        recalls.append(len(top & set(ids)) / K)
-    return summary(latencies, recalls)
-
-
-async def run_dataset(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    data, qs = make_data(kind, args.rows, args.dim, args.queries)
-    truth = exact_top(data, qs)
-    ids = np.arange(args.rows)
-    data_dir = Path(tempfile.mkdtemp(prefix=f"deeplake-search-{kind}-"))
-    result: dict[str, Any] = {"dataset": kind, "rows": args.rows, "dimensions": args.dim}
-    print(f"[{kind}] {args.rows} x {args.dim}: loading into {data_dir}", flush=True)
-
-    async with LocalBackend(data_dir) as backend:
-        transport = httpx.ASGITransport(app=create_app(backend))
-        async with httpx.AsyncClient(transport=transport, base_url="http://local", timeout=None) as api:
-
-            async def sql(query: str, **extra: Any) -> Any:
-                response = await api.post(f"/workspaces/{WS}/tables/query", json={"query": query, **extra})
-                assert response.status_code == 200, response.text
-                return response.json()
-
-            (await api.post("/workspaces", json={"id": WS})).raise_for_status()
-            await sql("CREATE TABLE t (id INT, cat INT, bucket INT, content TEXT, embedding FLOAT4[]) USING deeplake")
+    """Every query through every case, in a new random order per query (so that no case always follows
+    the same other, e.g. one that fills the buffer cache with another table); latency and recall per case."""
+    shuffle = random.Random(SEED).shuffle
+    errors: dict[str, str] = {}
+    for name, case in cases.items():
+        try:
+            for q in qs[:warm_up]:
+                await case(q)()
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+            print(f"  {name}: {errors[name]}", flush=True)
+    live = [name for name in cases if name not in errors]
+    latencies: dict[str, list[float]] = {name: [] for name in live}
+    recalls: dict[str, list[float]] = {name: [] for name in live}
+    for i, q in enumerate(qs[warm_up:]):
+        shuffle(live)
+        for name in live:
+            call = cases[name](q)
             started = time.perf_counter()
-            texts = vector_text(data)
-            for start in range(0, args.rows, BATCH):
-                batch = [
-                    [i, i % 10, i % 100, f"chunk {i} about topic {i % 97}", texts[i]]
-                    for i in range(start, min(start + BATCH, args.rows))
-                ]
-                response = await api.post(
-                    f"/workspaces/{WS}/tables/query/batch",
-                    json={"query": "INSERT INTO t VALUES ($1, $2, $3, $4, $5)", "params_batch": batch},
-                )
-                assert response.status_code == 200, response.text
-            result["load_s"] = round(time.perf_counter() - started, 1)
-            await sql("ANALYZE t")
+            ids = await call()
+            latencies[name].append(1000 * (time.perf_counter() - started))
+            recalls[name].append(len(truths[name][warm_up + i] & set(ids)) / k)
+    results: dict[str, Any] = {name: {"error": error} for name, error in errors.items()}
+    for name in cases:
+        if name in errors:
+            continue
+        ms = latencies[name]
+        results[name] = {
+            "p50_ms": round(statistics.median(ms), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2),
+            "mean_ms": round(statistics.fmean(ms), 2),
+            f"recall_at_{k}": round(statistics.fmean(recalls[name]), 4),
+            "min_recall": min(recalls[name]),
+        }
+    return results
 
-            def ranking(where: str = "") -> Callable[[np.ndarray], Awaitable[list[int]]]:
-                async def call(q: np.ndarray) -> list[int]:
-                    body = await sql(
-                        f"SELECT id, embedding <#> {literal(q)} AS score FROM t {where} ORDER BY score DESC LIMIT {K}"
-                    )
-                    return [int(row[0]) for row in body["rows"]]
 
-                return call
-
-            n_exact = min(args.exact_queries, args.queries)
-            print(f"[{kind}] (c) exact scan, {n_exact} queries", flush=True)
-            result["exact"] = await measure(ranking(), qs[:n_exact], truth[:n_exact])
-            result["exact_filtered"] = {}
-            for label, (column, modulo, value) in FILTERS.items():
-                filtered = exact_top(data, qs[:n_exact], ids % modulo == value)
-                result["exact_filtered"][label] = await measure(
-                    ranking(f"WHERE {column} = {value}"), qs[:n_exact], filtered
-                )
-
-            print(f"[{kind}] building the index", flush=True)
-            started = time.perf_counter()
-            await sql("CREATE INDEX idx ON t USING deeplake_index (embedding DESC)", timeout_ms=600_000)
-            result["build_s"] = round(time.perf_counter() - started, 1)
-            status = await sql("SELECT ann_status, ann_index FROM deeplake_indexes WHERE index_name = 'idx'")
-            assert status["rows"][0][0] == "ready", status
-            size = await sql(f"SELECT pg_relation_size('{status['rows'][0][1]}') / 1048576.0")
-            result["index_mb"] = round(float(size["rows"][0][0]), 1)
-
-            print(f"[{kind}] (a) through the index, {args.queries} queries", flush=True)
-            result["ann"] = await measure(ranking(), qs, truth)
-            result["ann_ef_search"] = _ann.EF_SEARCH
-            result["filtered"] = {}
-            for label, (column, modulo, value) in FILTERS.items():
-                print(f"[{kind}] (b) WHERE {label}", flush=True)
-                mask = ids % modulo == value
-                filtered = exact_top(data, qs, mask)
-                result["filtered"][label] = await measure(ranking(f"WHERE {column} = {value}"), qs, filtered)
-                explain = await sql(
-                    f"EXPLAIN SELECT id FROM t WHERE {label} ORDER BY embedding <#> {literal(qs[0])} LIMIT {K}"
-                )
-                result["filtered"][label]["uses_index"] = any("hnsw" in row[0] for row in explain["rows"])
-            sweep: dict[str, Any] = {}
-            default = _ann.EF_SEARCH
-            for ef in args.sweep:
-                _ann.EF_SEARCH = ef
-                print(f"[{kind}] (a) with ef_search {ef}", flush=True)
-                sweep[str(ef)] = await measure(ranking(), qs, truth)
-            _ann.EF_SEARCH = default
-            result["ef_sweep"] = sweep
-
-    print(f"[{kind}] (d) semantic_search through MCP, {args.queries} queries", flush=True)
-    settings = load_settings({"data_dir": data_dir, "backend": "local"}, environ={})
-    async with Client(build_server(settings)) as client:
+async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    data, qs = make_data(args.rows, args.dim, args.queries + WARM_UP, args.noise)
+    truth = {metric: exact_top(data, qs, args.k, metric) for metric in ("cosine", "l2")}
+    settings = load_settings(
+        {"data_dir": data_dir, "backend": "local", "workspace": WS, "admin_tools": True, "embedder": "none"},
+        environ={"DEEPLAKE_MCP_QUERY_TIMEOUT": "1200"},
+    )
+    ef_search = _indexes.EF_SEARCH
+    async with open_runtime(settings) as rt, Client(build_server(settings, runtime=rt)) as client:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the server's logging setup turns it on
-
-        async def tool(q: np.ndarray) -> list[int]:
-            called = await client.call_tool(
-                "semantic_search", {"table": "t", "vector": q.tolist(), "k": K, "workspace": WS, "columns": ["id"]}
-            )
-            assert not called.is_error, called.content
-            content = called.structured_content
-            assert content is not None
-            return [int(row[0]) for row in content["rows"]]
-
-        result["tool"] = await measure(tool, qs, truth)
+        result: dict[str, Any] = {
+            "rows": args.rows,
+            "dim": args.dim,
+            "noise": args.noise,
+            "k": args.k,
+            "ef_search": ef_search,
+        }
+        made = {"rows": args.rows, "dim": args.dim, "noise": args.noise, "seed": SEED}
+        result["build"] = await prepare(client, data_dir, data, made)
+        raw = await psycopg.AsyncConnection.connect(
+            host=socket_dir(data_dir), dbname="postgres", user="postgres", autocommit=True
+        )
+        async with raw:
+            await raw.execute(f"SET search_path = {WS}, deeplake_compat")  # as a pgvector user has it
+            await raw.execute(f"SET hnsw.ef_search = {ef_search}")
+            cases: dict[str, Case] = {
+                "raw": raw_case(raw, args.k),
+                "rest": rest_case(rt, args.k),
+                "semantic_search": search_case(client, args.k),
+            }
+            truths = {"raw": truth["cosine"], "rest": truth["cosine"], "semantic_search": truth["cosine"]}
+            plans: dict[str, bool | None] = {}
+            for name, (template, metric) in QUERIES.items():
+                sql = template.replace("{k}", str(args.k))
+                cases[name] = query_case(client, sql)
+                truths[name] = truth[metric]
+                plans[name] = await uses_hnsw(client, sql.format(q=literal(qs[0]), v=vector(qs[0])))
+            indexed = {name: case for name, case in cases.items() if name not in EXACT}
+            print(f"measuring {len(indexed)} cases x {args.queries} queries (+{WARM_UP} warm-up)", flush=True)
+            result["cases"] = await measure(indexed, qs, truths, args.k, WARM_UP)
+            exact = {name: case for name, case in cases.items() if name in EXACT}
+            print(f"measuring {len(exact)} exact cases x {args.exact_queries} queries", flush=True)
+            result["cases"] |= await measure(exact, qs[: 2 + args.exact_queries], truths, args.k, 2)
+            raw_p50 = result["cases"]["raw"].get("p50_ms")
+            for summary in result["cases"].values():
+                if raw_p50 and "p50_ms" in summary:
+                    summary["ratio_to_raw"] = round(summary["p50_ms"] / raw_p50, 2)
+            for name, used in plans.items():
+                result["cases"][name]["uses_hnsw"] = used
     return result
 
 
-def print_table(results: list[dict[str, Any]]) -> None:
-    print()
-    print(f"{'dataset':10} {'case':34} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>10} {'min':>5}")
-    for r in results:
-        cases = [("(c) exact scan, no index", r["exact"])]
-        cases += [(f"(c) exact scan, WHERE {label}", s) for label, s in r["exact_filtered"].items()]
-        cases += [(f"(a) index (ef_search {r['ann_ef_search']})", r["ann"])]
-        cases += [(f"(b) indexed, WHERE {label}", s) for label, s in r["filtered"].items()]
-        cases += [("(d) semantic_search tool", r["tool"])]
-        cases += [(f"    sweep ef_search {ef}", s) for ef, s in r["ef_sweep"].items()]
-        for name, s in cases:
-            print(
-                f"{r['dataset']:10} {name:34} {s['p50_ms']:8.1f} {s['p95_ms']:8.1f} "
-                f"{s['recall_at_10']:10.3f} {s['min_recall']:5.1f}"
-            )
+# Reporting
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    k = result["k"]
+    print(
+        f"\n{result['rows']} x {result['dim']} (noise {result['noise']}), k {k}, ef_search {result['ef_search']}; "
+        f"{result['machine']}"
+    )
+    print(f"{'case':26} {'p50 ms':>8} {'p99 ms':>8} {'x raw':>7} {f'recall@{k}':>10} {'hnsw':>5}")
+    for name, s in result["cases"].items():
+        if "error" in s:
+            print(f"{name:26} error: {s['error']}")
+            continue
+        hnsw = {True: "yes", False: "no", None: ""}[s.get("uses_hnsw")]
         print(
-            f"{r['dataset']:10} load {r['load_s']} s, index build {r['build_s']} s ({r['index_mb']} MB); "
-            + ", ".join(
-                f"WHERE {label}: {'index' if s['uses_index'] else 'exact'}" for label, s in r["filtered"].items()
-            )
+            f"{name:26} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f} {s.get('ratio_to_raw', 0):7.2f} "
+            f"{s[f'recall_at_{k}']:10.3f} {hnsw:>5}"
         )
 
 
-def plot(results: list[dict[str, Any]]) -> None:
+def plot(result: dict[str, Any], path: Path) -> None:
     try:
         import matplotlib
 
@@ -252,32 +378,37 @@ def plot(results: list[dict[str, Any]]) -> None:
     except ImportError:
         print("matplotlib not installed: no plot")
         return
-    fig, axes = plt.subplots(len(results), 2, figsize=(13, 3.8 * len(results)), squeeze=False)
-    for row, r in zip(axes, results, strict=True):
-        labels = ["no index", *(f"no index\n{label}" for label in r["exact_filtered"]), "indexed"]
-        labels += [*(f"indexed\n{label}" for label in r["filtered"]), "tool"]
-        stats = [r["exact"], *r["exact_filtered"].values(), r["ann"], *r["filtered"].values(), r["tool"]]
-        row[0].boxplot([s["latencies_ms"] for s in stats], showfliers=False)
-        row[0].set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
-        row[0].set_yscale("log")
-        row[0].axhline(20, color="red", linestyle="--", linewidth=1, label="20 ms target")
-        row[0].set_ylabel("latency (ms, log)")
-        row[0].set_title(f"{r['dataset']}: {r['rows']} x {r['dimensions']}, latency per query")
-        row[0].legend(fontsize=8)
-        recalls = [s["recall_at_10"] for s in stats]
-        row[1].bar(range(len(labels)), recalls, color="#3b7dd8")
-        row[1].set_xticks(range(len(labels)), labels, fontsize=7)
-        row[1].axhline(0.95, color="red", linestyle="--", linewidth=1, label="0.95 target")
-        row[1].set_ylim(0, 1.05)
-        row[1].set_ylabel("recall@10 vs exact")
-        row[1].set_title(f"{r['dataset']}: recall (index build {r['build_s']} s)")
-        row[1].legend(fontsize=8, loc="lower right")
+    k = result["k"]
+    cases = {name: s for name, s in result["cases"].items() if "p50_ms" in s}
+    names = list(cases)
+    fig, (latency, recall) = plt.subplots(1, 2, figsize=(13, 4.5))
+    p50 = [cases[n]["p50_ms"] for n in names]
+    p99 = [cases[n]["p99_ms"] for n in names]
+    positions = range(len(names))
+    latency.bar(positions, p50, color="#3b7dd8", label="p50")
+    latency.scatter(positions, p99, color="black", marker="_", s=200, label="p99")
+    for x, name in zip(positions, names, strict=True):
+        ratio = f"{cases[name].get('ratio_to_raw', 0):.2f}x"
+        latency.annotate(ratio, (x, p50[x]), ha="center", va="bottom", fontsize=8)
+    raw = cases.get("raw", {}).get("p50_ms")
+    if raw:
+        latency.axhline(1.5 * raw, color="orange", linestyle="--", linewidth=1, label="1.5x raw")
+        latency.axhline(2 * raw, color="red", linestyle="--", linewidth=1, label="2x raw")
+    latency.set_yscale("log")
+    latency.set_xticks(list(positions), names, rotation=30, ha="right", fontsize=8)
+    latency.set_ylabel("ms per search (log)")
+    latency.set_title(
+        f"{result['rows']} x {result['dim']} (noise {result['noise']}), k {k}, ef_search {result['ef_search']}"
+    )
+    latency.legend(fontsize=8)
+    recall.bar(positions, [cases[n][f"recall_at_{k}"] for n in names], color="#59a14f")
+    recall.axhline(0.98, color="red", linestyle="--", linewidth=1, label="0.98")
+    recall.set_ylim(0.9, 1.005)
+    recall.set_xticks(list(positions), names, rotation=30, ha="right", fontsize=8)
+    recall.set_ylabel(f"recall@{k} vs exact")
+    recall.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(RESULTS / "search.png", dpi=110)
-
-
-async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
-    return [await run_dataset(kind, args) for kind in args.datasets]
+    fig.savefig(path, dpi=110)
 
 
 def main() -> None:
@@ -285,21 +416,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--exact-queries", type=int, default=100)
-    parser.add_argument("--datasets", type=lambda s: s.split(","), default=["clustered", "random"])
-    parser.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",") if x], default=[])
-    parser.add_argument("--output", default="search")
-    parser.add_argument("--replot", action="store_true", help="print and plot the saved results only")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--exact-queries", type=int, default=20, help="queries for the cases no index answers")
+    parser.add_argument("--noise", type=float, default=0.5, help="spread of each cluster (its centre's is 1)")
+    parser.add_argument("--data-dir", type=Path, help="keep the data here (reused by later runs of the same size)")
+    parser.add_argument("--json-out", type=Path, default=RESULTS / "search.json")
     args = parser.parse_args()
-    if args.replot:
-        results = json.loads((RESULTS / f"{args.output}.json").read_text())
-    else:
-        results = asyncio.run(main_async(args))
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{args.output}.json").write_text(json.dumps(results, indent=1))
-    print_table(results)
-    if args.output == "search":
-        plot(results)
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="deeplake-search-bench-"))
+    try:
+        result = {"machine": machine(), **asyncio.run(run(args, data_dir))}
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, indent=1) + "\n")
+    print_table(result)
+    plot(result, args.json_out.with_suffix(".png"))
 
 
 if __name__ == "__main__":

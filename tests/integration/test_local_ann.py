@@ -420,7 +420,7 @@ def test_compile_lifts_the_query_vector_and_plans_the_search() -> None:
     assert (search.column, search.column_name) == ("emb", "emb")
     assert (search.dimension, search.limit, search.offset, search.explain) == (3, 7, 4, False)
     assert search.condition == "(d.cat = '3')"
-    assert plan.params[:2] == [3, 7] and [float(x) for x in plan.params[2]] == vector  # type: ignore[union-attr]
+    assert plan.params == [3, 7, "{" + ",".join(map(str, vector)) + "}"]  # digit for digit
     assert "$3" in search.vector  # the literal became a param: it is not parsed back or rendered
     # The query tool's row cap around it: the search inside is still found, with its own LIMIT.
     wrapped = compile_sql(f"SELECT * FROM (\n{search_sql}\n) AS _deeplake_mcp_q LIMIT 101", [3, 7]).search

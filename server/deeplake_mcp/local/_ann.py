@@ -1,40 +1,45 @@
-"""Which SELECTs a vector index can answer, and the two forms they run in (pure; see _vectors.py).
+"""Which SELECTs a vector index can answer, and the two forms they run in (pure; see _indexes.py).
 
 A SELECT (or EXPLAIN of one, or the `query` tool's `SELECT * FROM (…) AS q LIMIT n` around one)
 
 * over one table (`FROM t [AS a]`), without WITH, DISTINCT, GROUP BY, HAVING, windows, set operations
   or locking clauses,
-* whose first ORDER BY key is `col <#> q` or `q <#> col` - written out, by its alias or by position,
-  ASC or DESC - where q is a constant vector: `ARRAY[numbers]`, `'{numbers}'` (either optionally cast
-  to float4[]/real[]/embedding) or a `$n` param holding one,
+* whose first ORDER BY key - written out, by its alias or by position - is Deep Lake's cosine similarity
+  `col <#> q` or `q <#> col`, ASC or DESC, or pgvector's cosine distance `col <=> q` or `q <=> col`
+  (on float4[], see bootstrap.sql), ASC, where q is a constant vector: `ARRAY[numbers]`, `'{numbers}'`
+  (either optionally cast to float4[]/real[]/embedding) or a `$n` param holding one,
 * with LIMIT (a number or a param; or the wrapper's) and optionally OFFSET,
 
 is answered through the column's HNSW companion when there is one and q has its N dimensions. The result
-is the rows whose vector has N dimensions, ranked by cosine similarity, **best first whatever the
-direction asked** (deeplake-api.md §7.4), with the `<#>` scores computed exactly as the query wrote them:
+is the rows whose vector has N dimensions, nearest first by cosine - for `<#>` **best first whatever the
+direction asked** (deeplake-api.md §7.4) - with the scores computed exactly as the query wrote them:
 
 * ANN (`VectorSearch.ann_sql`): the first key becomes `ann_vector(col, N)::vector(N) <=> q::vector(N)`
   (an HNSW index scan);
-* exact (`VectorSearch.exact_sql`): the first key becomes `col <#> q DESC` and the WHERE gains
-  `array_length(col, 1) = N`.
+* exact (`VectorSearch.exact_sql`): the first key becomes `col <#> q DESC` (or stays `col <=> q ASC`)
+  and the WHERE gains `array_length(col, 1) = N`.
+
+pgvector's `<=>` DESC (farthest first) and its `<->` (L2 distance, which a cosine index cannot rank) run
+as written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pglast import ast, parse_sql
 from pglast.enums import BoolExprType, LimitOption, SetOperation, SortByDir, SortByNulls
 
-from ._search import ranked_operator
-from ._tree import and_, children, expr, own_nodes, render, type_name
+from ._tree import and_, children, expr, operator_name, own_nodes, render, sort_key, type_name, walk
 from ._values import JSON, to_param
 
 __all__ = ["VectorSearch", "plan_vector_search"]
 
+_SIMILARITY = "<#>"  # Deep Lake's cosine similarity: higher is nearer
+_DISTANCE = "<=>"  # pgvector's cosine distance: lower is nearer
 _VECTOR_CASTS = frozenset({"float4", "real"})
 _VECTOR_DOMAINS = frozenset({"embedding"})
 
@@ -46,21 +51,37 @@ class VectorSearch:
     root: ast.Node
     select: ast.SelectStmt
     sort: ast.SortBy
+    operator: str  # `<#>` or `<=>`
     column: str  # the column operand as written (`embedding`, `d.embedding`)
     column_name: str
     schema: str | None  # the table's schema as written (None: the workspace)
     table: str  # the table's name
     from_item: str  # the table with its alias, for estimates
     condition: str | None  # the WHERE without conditions on the vector column, params inlined
+    condition_params: frozenset[int]  # the params inlined in it
     vector: str  # the query vector operand, as SQL typed float4[]
     dimension: int
     limit: int
     offset: int
     explain: bool
     extra_params: list[str]  # params to append (the query vector, when written inline)
+    _rendered: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False, repr=False)
 
     def ann_sql(self, n: int, kind: str) -> str:
         """The statement ranked by the distance an HNSW index on ``kind(n)`` (vector/halfvec) answers."""
+        key = ("ann", n, kind)
+        if key not in self._rendered:
+            self._rendered[key] = self._ann_sql(n, kind)
+        return self._rendered[key]
+
+    def exact_sql(self, n: int) -> str:
+        """The same ranking computed exactly: rows with n-dimensional vectors, nearest first."""
+        key = ("exact", n)
+        if key not in self._rendered:
+            self._rendered[key] = self._exact_sql(n)
+        return self._rendered[key]
+
+    def _ann_sql(self, n: int, kind: str) -> str:
         distance = (
             f"(deeplake_compat.ann_vector({self.column}, {n}))::deeplake_compat.{kind}({n}) "
             f"OPERATOR(deeplake_compat.<=>) ({self.vector})::deeplake_compat.{kind}({n})"
@@ -77,12 +98,11 @@ class VectorSearch:
         finally:
             self.sort.node, self.sort.sortby_dir, self.sort.sortby_nulls, self.select.whereClause = original
 
-    def exact_sql(self, n: int) -> str:
-        """The same ranking computed exactly: rows with n-dimensional vectors, best score first."""
+    def _exact_sql(self, n: int) -> str:
         original = self.select.whereClause, self.sort.sortby_dir, self.sort.sortby_nulls
         extra = expr(f"array_ndims({self.column}) = 1 AND array_length({self.column}, 1) = {n}")
         self.select.whereClause = and_(original[0], extra)
-        self.sort.sortby_dir = SortByDir.SORTBY_DESC
+        self.sort.sortby_dir = SortByDir.SORTBY_DESC if self.operator == _SIMILARITY else SortByDir.SORTBY_ASC
         self.sort.sortby_nulls = SortByNulls.SORTBY_NULLS_LAST
         try:
             return render(self.root)
@@ -143,10 +163,14 @@ def _search(root: ast.Node, select: ast.SelectStmt, params: Sequence[JSON], *, e
     relation = (select.fromClause or ())[0]
     assert isinstance(relation, ast.RangeVar)
     bounds = _bounds(select, params)
-    ranked = ranked_operator(select)
+    ranked = sort_key(select)
+    operator = operator_name(ranked)
     sort = (select.sortClause or ())[0]
-    if bounds is None or ranked is None or not isinstance(sort, ast.SortBy):
+    if bounds is None or operator not in (_SIMILARITY, _DISTANCE) or not isinstance(sort, ast.SortBy):
         return None
+    assert isinstance(ranked, ast.A_Expr)
+    if operator == _DISTANCE and sort.sortby_dir == SortByDir.SORTBY_DESC:
+        return None  # farthest first
     operands = _operands(ranked, relation, params)
     if operands is None:
         return None
@@ -161,16 +185,19 @@ def _search(root: ast.Node, select: ast.SelectStmt, params: Sequence[JSON], *, e
         vector = f"${len(params) + 1}::float4[]"
         extra_params.append("{" + ",".join(str(value) for value in values) + "}")
         _replace_vector(select, column_name, values, params, expr(vector))
+    condition, condition_params = _condition(select, column_name, params)
     return VectorSearch(
         root=root,
         select=select,
         sort=sort,
+        operator=operator,
         column=render(column_ref),
         column_name=column_name,
         schema=relation.schemaname,
         table=relation.relname or "",
         from_item=render(relation),
-        condition=_condition(select, column_name, params),
+        condition=condition,
+        condition_params=condition_params,
         vector=vector,
         dimension=len(values),
         limit=bounds[0],
@@ -327,15 +354,15 @@ def _vector_node(ranked: ast.A_Expr, column: ast.ColumnRef) -> ast.Node:
 def _replace_vector(
     select: ast.SelectStmt, column_name: str, values: list[Decimal], params: Sequence[JSON], param: ast.Node
 ) -> None:
-    """Put `param` in place of every query vector literal that a `<#>` of the column uses in the SELECT.
+    """Put `param` in place of every query vector literal that a `<#>` or `<=>` of the column uses in the SELECT.
 
     Rendering a 384-number literal back to SQL takes milliseconds; `$n::float4[]` does not.
     """
     for node in list(own_nodes(select)):
-        if not isinstance(node, ast.A_Expr) or node.lexpr is None or node.rexpr is None:
+        if operator_name(node) not in (_SIMILARITY, _DISTANCE):
             continue
-        names = node.name or ()
-        if not names or not isinstance(names[-1], ast.String) or names[-1].sval != "<#>":
+        assert isinstance(node, ast.A_Expr)
+        if node.lexpr is None or node.rexpr is None:
             continue
         for side, other in (("rexpr", node.lexpr), ("lexpr", node.rexpr)):
             operand = getattr(node, side)
@@ -353,12 +380,14 @@ def _is_column(node: object, column_name: str) -> bool:
     return bool(fields) and isinstance(fields[-1], ast.String) and fields[-1].sval == column_name
 
 
-def _condition(select: ast.SelectStmt, column_name: str, params: Sequence[JSON]) -> str | None:
-    """The WHERE's conjuncts that do not involve the vector column, as SQL with params as literals."""
+def _condition(select: ast.SelectStmt, column_name: str, params: Sequence[JSON]) -> tuple[str | None, frozenset[int]]:
+    """The WHERE's conjuncts that do not involve the vector column, as SQL with params as literals, and
+    the numbers of those params."""
     kept = [node for node in _conjuncts(select.whereClause) if not _mentions(node, column_name)]
     if not kept:
-        return None
-    return " AND ".join(f"({_inline_params(render(node), params)})" for node in kept)
+        return None, frozenset()
+    numbers = frozenset(n.number or 0 for k in kept for n in walk(k) if isinstance(n, ast.ParamRef))
+    return " AND ".join(f"({_inline_params(render(node), params)})" for node in kept), numbers
 
 
 def _conjuncts(node: object) -> Iterator[ast.Node]:

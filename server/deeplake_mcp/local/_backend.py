@@ -27,7 +27,7 @@ from ._catalog import Catalog
 from ._compile import compile_sql
 from ._errors import Conflict, InvalidRequest
 from ._executor import DEFAULT_TIMEOUT_MS, Executor, QueryResult, open_pool
-from ._indexes import Indexes
+from ._indexes import EF_SEARCH, Indexes
 from ._postgres import EmbeddedPostgres, Endpoints, PostgresSetupError, external_endpoints
 from ._tables import Tables
 from ._values import JSON
@@ -40,10 +40,11 @@ _COLUMN_TYPES = (
 __all__ = ["LocalBackend"]
 
 # Settings a query-role connection starts with; being client settings they outrank any the role gave
-# itself (ALTER ROLE … SET), and DISCARD ALL returns to them.
+# itself (ALTER ROLE … SET), and DISCARD ALL returns to them. hnsw.ef_search is also what a search of
+# the agent's own pgvector index gets (pgvector's default, 40, trades recall for speed).
 _QUERY_OPTIONS = (
     "-c statement_timeout=600000 -c idle_in_transaction_session_timeout=600000 -c lock_timeout=600000 "
-    "-c default_transaction_read_only=off -c search_path=pg_temp"
+    f"-c default_transaction_read_only=off -c search_path=pg_temp -c hnsw.ef_search={EF_SEARCH}"
 )
 _ADMIN_OPTIONS = "-c search_path=pg_catalog,pg_temp"
 
@@ -70,7 +71,7 @@ class LocalBackend:
         endpoints = await self._start_server()
         try:
             admin = open_pool(endpoints.admin, name="admin", max_size=4, options=_ADMIN_OPTIONS)
-            query = open_pool(endpoints.query, name="query", max_size=8, options=_QUERY_OPTIONS)
+            query = open_pool(endpoints.query, name="query", max_size=8, options=_QUERY_OPTIONS, reset=False)
             self._pools = [admin, query]
             await admin.open(wait=True)
             async with admin.connection() as conn:
@@ -144,12 +145,16 @@ class LocalBackend:
         """Run one statement in its own transaction (READ ONLY when ``read_only``), with `$n` params."""
         _, _, indexes, executor = self._open()
         plan = compile_sql(query, params)
-        if plan.index is not None:
-            return await indexes.create(workspace, plan, timeout_ms)
-        if plan.search is not None:
-            return await indexes.search(workspace, plan, read_only=read_only, timeout_ms=timeout_ms)
-        async with executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms) as session:
-            return await session.run(plan.sql, plan.params)
+        try:
+            if plan.index is not None:
+                return await indexes.create(workspace, plan, timeout_ms)
+            if plan.search is not None:
+                return await indexes.search(workspace, plan, read_only=read_only, timeout_ms=timeout_ms)
+            statement = [(plan.sql, plan.params)]
+            return (await executor.run(workspace, statement, read_only=read_only, timeout_ms=timeout_ms))[0]
+        finally:
+            if not read_only:  # it may have changed tables or indexes
+                indexes.forget()
 
     async def query_batch(
         self,

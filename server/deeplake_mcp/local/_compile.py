@@ -10,34 +10,47 @@ changes anything the statement runs exactly as sent; otherwise the rewritten tre
 It fails closed: text that does not parse, several statements, COPY over the API's connection,
 transaction control (the API owns the transaction), and a pass that cannot handle a statement are each
 a clear QueryError, never a reason to run the text as
-it came. Query vectors written inline (`<#> ARRAY[…]`) become params before parsing, since parsing and
-rendering hundreds of numbers costs milliseconds.
+it came. Query vectors written inline (`<#> ARRAY[…]`, also after `<=>` and `<->`) become params before
+parsing (deeplake_mcp.vector_text), since parsing and rendering hundreds of numbers costs milliseconds.
+
+Plans are cached by that shorter text and the params (an LRU of CACHE_SIZE): the same search with
+another query vector compiles once. A vector param (array text of numbers, or a list of numbers) can
+change a plan only by its length and by being all zeros (both part of the key), or when a WHERE
+condition uses it (such plans are not cached).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
+
+from deeplake_mcp.vector_text import is_vector_text, lift, vector_shape
 
 from ._ann import VectorSearch, plan_vector_search
 from ._errors import LocalAPIError, QueryError
 from ._search import rewrite_search
 from ._sqlcompat import DeeplakeIndex, deeplake_index, drop_embedding_typmods, point_pg_indexes
-from ._tree import render, walk
+from ._tree import render
 from ._values import JSON
 
-__all__ = ["Plan", "compile_sql"]
+__all__ = ["CACHE_SIZE", "Plan", "compile_sql"]
 
 log = logging.getLogger(__name__)
 
-_LITERAL = re.compile(r"<#>(\s*)ARRAY\s*\[([-+0-9.eE,\s]*)\]", re.IGNORECASE)
 _AT_INDEX = re.compile(r", at index \d+$")
+_SCALARS = (str, int, float, Decimal, bool, type(None))
+_VECTOR = "vector"
+
+
+CACHE_SIZE = 256
+MAX_CACHED_TEXT = 8192
 
 
 @dataclass(frozen=True)
@@ -52,12 +65,29 @@ class Plan:
     """A ranking a vector index can answer: ``sql`` is the statement as written (for when none can)."""
 
 
+_cache: OrderedDict[Hashable, Plan] = OrderedDict()
+
+
 def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
     """Compile one statement (see the module docstring); QueryError when it cannot run here."""
-    params = list(params)
-    root, values = _parse(sql, params)
+    lifted = lift(sql, len(params))
+    if lifted is None:
+        return _compile(sql, list(params), len(params))
+    return _compile(lifted.text, [*params, *lifted.vectors], len(params))
+
+
+def _compile(text: str, values: list[JSON], lifted: int) -> Plan:
+    """The plan of ``text`` with ``values`` as its params (those from ``lifted`` on: lifted vectors), cached
+    when that is safe (see the module docstring)."""
+    keys = _param_keys(values, lifted) if len(text) <= MAX_CACHED_TEXT else None
+    key = (text, keys) if keys is not None else None
+    cached = _cache.get(key) if key is not None else None
+    if cached is not None:
+        _cache.move_to_end(key)
+        return replace(cached, params=[*values, *cached.params[len(values) :]])
+    root = _one_statement(text)
     try:
-        return _plan(sql, params, root, values)
+        plan = _plan(text, root, values)
     except LocalAPIError:
         raise
     except Exception as exc:  # a gap in a pass: say so, never run the statement unrewritten
@@ -66,16 +96,50 @@ def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
             f"the local Deep Lake API cannot run this statement ({type(exc).__name__} while rewriting it); "
             "simplify it, e.g. split it into smaller queries"
         ) from exc
+    if key is not None and keys is not None and _reusable(plan, keys):
+        _cache[key] = plan
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return plan
 
 
-def _plan(sql: str, params: list[JSON], root: ast.Node, values: list[JSON]) -> Plan:
+def _param_keys(values: list[JSON], lifted: int) -> tuple[Hashable, ...] | None:
+    """What of each param a plan can depend on: a vector's length and zero-ness, any other scalar's value;
+    None when a param is of another kind (the plan is then not cached)."""
+    keys: list[Hashable] = []
+    for i, value in enumerate(values):
+        if i >= lifted or is_vector_text(value):
+            assert isinstance(value, str)
+            keys.append((_VECTOR, *vector_shape(value)))
+        elif isinstance(value, list) and value and all(_is_number(item) for item in value):
+            keys.append((_VECTOR, len(value), all(item == 0 for item in value)))
+        elif isinstance(value, _SCALARS):
+            keys.append((type(value), value))
+        else:
+            return None
+    return tuple(keys)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _reusable(plan: Plan, keys: tuple[Hashable, ...]) -> bool:
+    """Whether the plan holds no vector param's value: a search's WHERE (kept for estimates) has none."""
+    if plan.search is None:
+        return True
+    vectors = {n for n, key in enumerate(keys, start=1) if isinstance(key, tuple) and key[0] is _VECTOR}
+    return not plan.search.condition_params & vectors
+
+
+def _plan(sql: str, root: ast.Node, values: list[JSON]) -> Plan:
     if isinstance(root, ast.CopyStmt) and root.filename is None:
         raise QueryError("COPY FROM STDIN and COPY TO STDOUT are not supported; use INSERT or SELECT")
     if isinstance(root, ast.TransactionStmt):
         raise QueryError("transaction control is not available: every query runs in a transaction of its own")
     index = deeplake_index(root)
     if index is not None:
-        return Plan(index.standin_sql, params, index=index)
+        return Plan(index.standin_sql, values, index=index)
     changed = drop_embedding_typmods(root)
     changed = point_pg_indexes(root) or changed
     changed = rewrite_search(root, values) or changed
@@ -84,19 +148,7 @@ def _plan(sql: str, params: list[JSON], root: ast.Node, values: list[JSON]) -> P
         return Plan(render(root), [*values, *search.extra_params], search=search)
     if changed:
         return Plan(render(root), values)
-    return Plan(sql, params)
-
-
-def _parse(sql: str, params: list[JSON]) -> tuple[ast.Node, list[JSON]]:
-    """The one statement in ``sql`` and its params, with inline query vectors lifted into params if any."""
-    lifted = _lift_literals(sql, len(params))
-    if lifted is not None:
-        short, vectors = lifted
-        root = _one_statement(short)
-        numbers = range(len(params) + 1, len(params) + len(vectors) + 1)
-        if sorted(_param_numbers(root, len(params))) == list(numbers):
-            return root, [*params, *vectors]
-    return _one_statement(sql), params
+    return Plan(sql, values)
 
 
 def _one_statement(sql: str) -> ast.Node:
@@ -113,31 +165,3 @@ def _one_statement(sql: str) -> ast.Node:
     root = statements[0].stmt
     assert isinstance(root, ast.Node)
     return root
-
-
-def _lift_literals(sql: str, count: int) -> tuple[str, list[JSON]] | None:
-    """`sql` with each `<#> ARRAY[numbers]` made `<#> ($n::float4[])`, and the vectors; None if none.
-
-    A literal found inside a string or comment does not come back as a param: the caller then
-    parses `sql` as it is.
-    """
-    vectors: list[JSON] = []
-
-    def lift(match: re.Match[str]) -> str:
-        try:
-            numbers = [Decimal(item) for item in match.group(2).split(",")]
-        except InvalidOperation:
-            return match.group(0)
-        if not all(number.is_finite() for number in numbers):
-            return match.group(0)
-        vectors.append(list(numbers))
-        return f"<#>{match.group(1)}(${count + len(vectors)}::float4[])"
-
-    short = _LITERAL.sub(lift, sql)
-    return (short, vectors) if vectors else None
-
-
-def _param_numbers(root: ast.Node, above: int) -> Iterator[int]:
-    for node in walk(root):
-        if isinstance(node, ast.ParamRef) and (node.number or 0) > above:
-            yield node.number or 0

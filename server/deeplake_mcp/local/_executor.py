@@ -3,24 +3,29 @@
 Every call gets a pooled connection of the query role (never a superuser), one transaction —
 ``READ ONLY`` for reads — whose search_path resolves names in the workspace, then in the compat
 schema (pg_catalog stays implicitly first, so no user object can shadow a built-in type or function),
-and a statement timeout. Statements always use the extended query protocol, so PostgreSQL itself
-refuses more than one per call. A connection is cleaned with ``DISCARD ALL`` before it is reused
-(settings, temporary objects, prepared statements, cursors, session locks, LISTEN); what that
-cannot undo (the random seed, loaded libraries) the query role cannot change in the first place.
+and a statement timeout; a workspace that is not the query role's schema is an error (NotFound),
+raised by PostgreSQL so that nothing sent after it runs. Statements always use the extended query
+protocol, so PostgreSQL itself refuses more than one per call. Every use of a connection starts with
+``DISCARD ALL``, which cleans whatever its last user left (settings, temporary objects, prepared
+statements, cursors, session locks, LISTEN); what that cannot undo (the random seed, loaded libraries)
+the query role cannot change in the first place.
+
+Round trips: a ``session`` sends DISCARD ALL, BEGIN and the workspace set-up together (pipeline mode),
+then its statements one by one, then COMMIT; ``run`` sends all of that with its statements and COMMIT
+at once, which is one round trip for a read. A failure anywhere rolls the transaction back.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from functools import cache
 from typing import Any, TypedDict
 
 import psycopg
-from psycopg import AsyncConnection, AsyncRawCursor, sql
+from psycopg import AsyncConnection, AsyncRawCursor, pq, sql
 from psycopg._queries import PostgresQuery
 from psycopg_pool import AsyncConnectionPool
-
-from deeplake_mcp.identifiers import quote_ident
 
 from ._errors import NotFound, QueryError
 from ._values import JSON, result_adapters, to_json, to_param
@@ -30,12 +35,22 @@ __all__ = ["DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS", "Executor", "QueryResult", "S
 DEFAULT_TIMEOUT_MS = 60_000
 MAX_TIMEOUT_MS = 600_000
 
-# The workspace must be a schema the query role owns; the search_path and timeout last until the transaction ends.
-_ENTER = b"""
-    SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true)
-    FROM pg_catalog.pg_namespace WHERE nspname = $3 AND nspowner = (
-        SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+_DISCARD = b"DISCARD ALL"
+_BEGIN = {True: b"BEGIN READ ONLY", False: b"BEGIN READ WRITE"}
+# Names resolve in the workspace, then in the compat schema (pg_catalog stays implicitly first), under a
+# statement timeout, both until the transaction ends; unless the workspace is not the role's (SQLSTATE DL404).
+# Other settings for the transaction follow as `|| set_config($3, $4, true)` and so on.
+_ENTER = """
+    SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_namespace
+                             WHERE nspname = $1 AND pg_catalog.pg_get_userbyid(nspowner) = current_user)
+           THEN pg_catalog.set_config('search_path', pg_catalog.format('%I, deeplake_compat, pg_temp', $1), true)
+                || pg_catalog.set_config('statement_timeout', $2, true){}
+           ELSE deeplake_compat.workspace_not_found($1) END
 """
+_SETTING = " || pg_catalog.set_config(${}, ${}, true)"
+_COMMIT = b"COMMIT"
+_NO_WORKSPACE = "DL404"  # deeplake_compat.workspace_not_found's SQLSTATE
+_IN_TRANSACTION = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
 # SQLSTATEs that mean the server, not the statement, failed: connection (but 08P01, a params count
 # mismatch), resources, shutdown (57P; 57014 is a statement timeout), system and internal errors.
 _SERVER_FAULTS = ("08", "53", "57P", "58", "XX")
@@ -52,8 +67,14 @@ class QueryResult(TypedDict):
     row_count: int
 
 
-def open_pool(conninfo: str, *, name: str, max_size: int, options: str) -> AsyncConnectionPool[AsyncConnection[Any]]:
-    """A closed pool of autocommit connections with lenient result loaders (open it with ``await pool.open()``)."""
+def open_pool(
+    conninfo: str, *, name: str, max_size: int, options: str, reset: bool = True
+) -> AsyncConnectionPool[AsyncConnection[Any]]:
+    """A closed pool of autocommit connections with lenient result loaders (open it with ``await pool.open()``).
+
+    With ``reset``, a connection is cleaned with ``DISCARD ALL`` when it comes back (in the background);
+    without, whoever takes it must (the Executor does, in the same round trip as its first statements).
+    """
     return AsyncConnectionPool(
         conninfo,
         min_size=1,
@@ -67,12 +88,12 @@ def open_pool(conninfo: str, *, name: str, max_size: int, options: str) -> Async
             "options": f"-c TimeZone=UTC {options}",
             "application_name": f"deeplake-mcp-{name}",
         },
-        reset=_discard_session_state,
+        reset=_discard_session_state if reset else None,
     )
 
 
 async def _discard_session_state(conn: AsyncConnection[Any]) -> None:
-    await conn.execute("DISCARD ALL")
+    await conn.execute(_DISCARD)
 
 
 class Session:
@@ -84,8 +105,7 @@ class Session:
 
     async def execute(self, statement: Statement, params: Sequence[JSON] = ()) -> None:
         """Run one statement; ``params`` fill ``$1``, ``$2`` … (sent as text, typed by PostgreSQL)."""
-        query = statement.encode() if isinstance(statement, str) else statement
-        await self.cursor.execute(query, [to_param(value) for value in params])
+        await _execute(self.cursor, statement, params)
 
     async def executemany(self, statement: str, params_batch: Sequence[Sequence[JSON]]) -> int:
         """Run one statement per params list; the rows affected in all."""
@@ -135,16 +155,43 @@ class Executor:
         self, workspace: str, *, read_only: bool, timeout_ms: int = DEFAULT_TIMEOUT_MS
     ) -> AsyncIterator[Session]:
         """A transaction in ``workspace``; NotFound if it does not exist, PostgreSQL's errors as QueryError."""
-        timeout = str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS))
+        async with self._transaction() as conn:
+            session = Session(conn)
+            await _pipeline(conn, _begin(session.cursor, workspace, read_only=read_only, timeout_ms=timeout_ms))
+            yield session
+            await session.execute(_COMMIT)
+
+    async def run(
+        self,
+        workspace: str,
+        statements: Sequence[tuple[Statement, Sequence[JSON]]],
+        *,
+        read_only: bool,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        settings: Mapping[str, str] | None = None,
+    ) -> list[QueryResult]:
+        """Run ``statements`` (with their params) in one transaction, in one round trip; the rows of each.
+
+        ``settings`` are further configuration parameters for the transaction (e.g. planner settings).
+        """
+        async with self._transaction() as conn:
+            control = _ExtendedCursor(conn)
+            cursors = [_ExtendedCursor(conn) for _ in statements]
+            steps = _begin(control, workspace, read_only=read_only, timeout_ms=timeout_ms, settings=settings)
+            steps += [(cursor, *statement) for cursor, statement in zip(cursors, statements, strict=True)]
+            await _pipeline(conn, [*steps, (control, _COMMIT, ())])
+            return [await result(cursor) for cursor in cursors]
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection, rolled back on any failure; PostgreSQL's errors as QueryError or NotFound."""
         try:
             async with self._pool.connection() as conn:
-                await conn.set_read_only(read_only)
-                async with conn.transaction():
-                    session = Session(conn)
-                    search_path = f"{quote_ident(workspace)}, deeplake_compat, pg_temp"
-                    if await session.value(_ENTER, [search_path, timeout, workspace]) is None:
-                        raise NotFound(f"workspace '{workspace}' not found")
-                    yield session
+                try:
+                    yield conn
+                except BaseException:
+                    await _rollback(conn)
+                    raise
         except psycopg.Error as exc:
             mapped = query_error(exc)
             if mapped is exc:
@@ -152,9 +199,64 @@ class Executor:
             raise mapped from exc
 
 
+_Step = tuple[AsyncRawCursor[Any], Statement, Sequence[JSON]]
+
+
+def _begin(
+    cursor: AsyncRawCursor[Any],
+    workspace: str,
+    *,
+    read_only: bool,
+    timeout_ms: int,
+    settings: Mapping[str, str] | None = None,
+) -> list[_Step]:
+    """DISCARD ALL (whatever the connection's last user left), BEGIN, then the workspace's search_path, the
+    statement timeout and ``settings`` (see _ENTER)."""
+    extra = list(settings.items()) if settings else []
+    enter = [workspace, str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS)), *(part for pair in extra for part in pair)]
+    return [(cursor, _DISCARD, ()), (cursor, _BEGIN[read_only], ()), (cursor, _enter_statement(len(extra)), enter)]
+
+
+@cache
+def _enter_statement(settings: int) -> bytes:
+    return _ENTER.format("".join(_SETTING.format(3 + 2 * i, 4 + 2 * i) for i in range(settings))).encode()
+
+
+async def _pipeline(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> None:
+    """Send the steps in one round trip and collect their results; the first error, if any (PostgreSQL
+    skips what follows it)."""
+    first: psycopg.Error | None = None
+    try:
+        async with conn.pipeline():
+            for cursor, statement, params in steps:
+                try:
+                    await _execute(cursor, statement, params)
+                except psycopg.Error as exc:  # an earlier step's error, seen early
+                    first = exc
+                    break
+    except psycopg.Error as exc:
+        raise first or exc from None
+    if first is not None:
+        raise first
+
+
+async def _execute(cursor: AsyncRawCursor[Any], statement: Statement, params: Sequence[JSON]) -> None:
+    query = statement.encode() if isinstance(statement, str) else statement
+    await cursor.execute(query, [to_param(value) for value in params])
+
+
+async def _rollback(conn: AsyncConnection[Any]) -> None:
+    """End a failed transaction, if the connection still works (else the pool discards it)."""
+    if conn.info.transaction_status in _IN_TRANSACTION:
+        with suppress(psycopg.Error):
+            await conn.execute(b"ROLLBACK")
+
+
 def query_error(exc: psycopg.Error) -> Exception:
     """A statement's error as QueryError (PostgreSQL's message); the server's own failures stay as they are."""
     state = exc.sqlstate
+    if state == _NO_WORKSPACE:
+        return NotFound(exc.diag.message_primary or "workspace not found")
     if state is None or (state.startswith(_SERVER_FAULTS) and state not in _STATEMENT_FAULTS):
         return exc
     return QueryError(exc.diag.message_primary or str(exc))

@@ -32,24 +32,26 @@ conditions on the vector column) to keep fewer than MIN_FRACTION of the rows (an
 far for so few and miss neighbours, while an exact scan only scores the rows that pass), and when the
 ANN scan returns fewer than LIMIT rows (too few rows, or the scan gave up: hnsw.max_scan_tuples).
 A q of another dimension is a QueryError naming the index's dimension; without a ready index the
-statement runs as written: an exact scan, in the order asked.
+statement runs as written: an exact scan, in the order asked. The column's index and the planner's
+estimates come from a short-lived cache (_targets); the settings and the statement go to PostgreSQL
+together, in one round trip with the transaction's own set-up (Executor.run).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 
 import psycopg
 from psycopg import sql
 
 from deeplake_mcp.identifiers import quote_ident
 
-from ._ann import VectorSearch
 from ._catalog import Catalog, VectorIndex
 from ._compile import Plan
 from ._errors import QueryError
-from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, Executor, QueryResult, Session, result
+from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, Executor, QueryResult, Session
+from ._targets import SearchTargets
 
 __all__ = ["EF_SEARCH", "MIN_FRACTION", "MIN_ROWS", "Indexes"]
 
@@ -84,11 +86,7 @@ _NON_VECTOR_COLUMNS = b"""
 """
 # The ranking through the index is decided here, not by the planner: its other plans for that statement
 # (a scan computing the index expression for every row, then a sort) are slower than the exact form.
-_SETTINGS = b"""
-    SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true),
-           set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true)
-"""
-_RESET = b"SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_seqscan', 'enable_sort')"
+_SETTINGS = {"hnsw.iterative_scan": "strict_order", "enable_seqscan": "off", "enable_sort": "off"}
 
 
 class Indexes:
@@ -97,6 +95,7 @@ class Indexes:
     def __init__(self, catalog: Catalog, executor: Executor) -> None:
         self._catalog = catalog
         self._executor = executor
+        self._targets = SearchTargets(catalog, executor)
 
     async def create(self, workspace: str, plan: Plan, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> QueryResult:
         """Create the stand-in of ``plan.index``, record its options and build its companion if it has one."""
@@ -123,6 +122,12 @@ class Indexes:
 
     async def build(self, workspace: str, index_oid: int, timeout_ms: int) -> str | None:
         """Build a pending companion; its status after (None if the index is gone)."""
+        try:
+            return await self._build(workspace, index_oid, timeout_ms)
+        finally:
+            self._targets.forget()
+
+    async def _build(self, workspace: str, index_oid: int, timeout_ms: int) -> str | None:
         async with self._catalog.building(index_oid) as job:
             if job is None:
                 return None
@@ -149,13 +154,42 @@ class Indexes:
         search = plan.search
         assert search is not None
         where = (search.schema or workspace, search.table, search.column_name)
-        target = await self._catalog.vector_index(*where)
+        target = await self._targets.vector_index(*where)
         if target is not None and target.status == "pending":
             await self.build(workspace, target.index_oid, _build_timeout(timeout_ms))
-            target = await self._catalog.vector_index(*where)
-        async with self._executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms) as session:
-            await _run(session, plan, search, target)
-            return await result(session.cursor)
+            target = await self._targets.vector_index(*where)
+
+        async def run(statement: str, settings: Mapping[str, str] | None = None) -> QueryResult:
+            found = await self._executor.run(
+                workspace, [(statement, plan.params)], read_only=read_only, timeout_ms=timeout_ms, settings=settings
+            )
+            return found[0]
+
+        if target is None or target.status != "ready" or target.dimension is None:
+            return await run(plan.sql)
+        n = target.dimension
+        if search.dimension != n:
+            raise QueryError(
+                f"the query vector has {search.dimension} dimensions but deeplake_index {target.name!r} "
+                f"indexes {n}-dimensional vectors of column {search.column_name!r}; "
+                "embed the query with the model that produced the column"
+            )
+        estimate = await self._targets.estimate(workspace, search, timeout_ms)
+        rows, fraction = estimate.rows, estimate.fraction
+        if rows is None or rows < MIN_ROWS or fraction is None or fraction < MIN_FRACTION:
+            return await run(search.exact_sql(n))
+        # A filter may exclude the whole neighbourhood of q (a filter correlated with the vectors, e.g. a
+        # language): only a wide first pass then finds the nearest rows that pass it.
+        wide = search.condition is not None
+        ef = MAX_EF_SEARCH if wide else min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * (search.limit + search.offset)))
+        found = await run(search.ann_sql(n, _vector_type(n) or "vector"), {**_SETTINGS, "hnsw.ef_search": str(ef)})
+        if not search.explain and found["row_count"] < search.limit:
+            return await run(search.exact_sql(n))
+        return found
+
+    def forget(self) -> None:
+        """Forget cached search targets and estimates: a statement may have changed tables or indexes."""
+        self._targets.forget()
 
     async def _common_dimension(self, workspace: str, index: VectorIndex) -> int | None:
         """The most common length among (up to) the first 1000 1-D vectors of the column."""
@@ -215,56 +249,6 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
     if columns:
         names = sql.SQL(", ").join(sql.Identifier(column) for column in columns)
         await session.execute(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(index.schema, index.table), names))
-
-
-async def _run(session: Session, plan: Plan, search: VectorSearch, target: VectorIndex | None) -> None:
-    """Execute the search in ``session`` (its rows stay on the cursor): through the index, exactly, or as written."""
-    if target is None or target.status != "ready" or target.dimension is None:
-        await session.execute(plan.sql, plan.params)
-        return
-    n = target.dimension
-    if search.dimension != n:
-        raise QueryError(
-            f"the query vector has {search.dimension} dimensions but deeplake_index {target.name!r} "
-            f"indexes {n}-dimensional vectors of column {search.column_name!r}; "
-            "embed the query with the model that produced the column"
-        )
-    rows, fraction = await _estimate(session, search)
-    if rows is None or rows < MIN_ROWS or fraction is None or fraction < MIN_FRACTION:
-        await session.execute(search.exact_sql(n), plan.params)
-        return
-    # A filter may exclude the whole neighbourhood of q (a filter correlated with the vectors, e.g. a
-    # language): only a wide first pass then finds the nearest rows that pass it.
-    wide = search.condition is not None
-    ef = MAX_EF_SEARCH if wide else min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * (search.limit + search.offset)))
-    await session.execute(_SETTINGS, [str(ef)])
-    await session.execute(search.ann_sql(n, _vector_type(n) or "vector"), plan.params)
-    if not search.explain and session.cursor.rowcount < search.limit:
-        await session.execute(_RESET)
-        await session.execute(search.exact_sql(n), plan.params)
-
-
-async def _estimate(session: Session, search: VectorSearch) -> tuple[float | None, float | None]:
-    """The planner's estimate of the table's rows, and of the share of them the WHERE keeps (None: it
-    cannot tell). The WHERE is the statement's own, so it runs as the statement would."""
-    total = _plan_rows(await session.value(f"EXPLAIN (FORMAT JSON) SELECT FROM {search.from_item}"))
-    if search.condition is None or total is None:
-        return total, 1.0
-    try:
-        async with session.conn.transaction():
-            kept = _plan_rows(
-                await session.value(f"EXPLAIN (FORMAT JSON) SELECT FROM {search.from_item} WHERE {search.condition}")
-            )
-    except psycopg.Error:
-        return total, None
-    return total, None if kept is None else min(1.0, kept / max(1.0, total))
-
-
-def _plan_rows(plan: Any) -> float | None:
-    try:
-        return float(plan[0]["Plan"]["Plan Rows"])
-    except (TypeError, LookupError, ValueError):
-        return None
 
 
 def _vector_type(n: int) -> str | None:

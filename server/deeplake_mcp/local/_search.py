@@ -18,14 +18,16 @@ every SELECT that reads one table and uses a text or hybrid `<#>` is rewritten:
   outside both lists score 0. Rows are matched by `ctid`, so the table must be a plain table.
 
 Whether `<#>` is a text search is decided from the syntax, as types are unknown before planning:
-a string literal that is not an array literal (`'{…}'`), a `::text`/`::varchar` cast, or a `$n` whose
-param is a string not starting with `{`. Anything else is left to PostgreSQL's operators (cosine for
-float4[]; for text, BM25 over a one-document corpus; for hybrid records, an explanatory error).
+a string literal that is not an array literal (`'{…}'`) nor a pgvector vector (`'[1, 2]'`), a
+`::text`/`::varchar` cast, or a `$n` whose param is such a string. Anything else is left to
+PostgreSQL's operators (cosine for float4[]; for text, BM25 over a one-document corpus; for hybrid
+records, an explanatory error).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,7 +36,19 @@ from pglast.enums import SetOperation, SortByDir, SortByNulls
 
 from deeplake_mcp.identifiers import quote_ident
 
-from ._tree import and_, cte, expr, is_similarity, last_name, own_nodes, render, replace, selects, type_name
+from ._tree import (
+    and_,
+    cte,
+    expr,
+    is_similarity,
+    last_name,
+    own_nodes,
+    render,
+    replace,
+    selects,
+    sort_key,
+    type_name,
+)
 from ._values import JSON
 
 __all__ = ["ranked_operator", "rewrite_search"]
@@ -43,6 +57,7 @@ _TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "char", "character varying
 _HYBRID_RECORD = "deeplake_hybrid_record"
 _HYBRID_WEIGHTED = "deeplake_hybrid_record_weighted"
 _HYBRID_NAMES = frozenset({_HYBRID_RECORD, _HYBRID_WEIGHTED})
+_VECTOR_TEXT = re.compile(r"\s*\[[-+0-9.eE,\s]*\]\s*$")
 
 _CORPUS_CTE = r"""
 SELECT deeplake_compat.bm25_corpus(
@@ -192,15 +207,20 @@ class _Rewriter:
 
 def _is_text(node: object, params: Sequence[JSON]) -> bool:
     if isinstance(node, ast.A_Const):
-        return isinstance(node.val, ast.String) and not str(node.val.sval).lstrip().startswith("{")
+        return isinstance(node.val, ast.String) and _is_words(str(node.val.sval))
     if isinstance(node, ast.TypeCast) and node.typeName is not None:
         return not node.typeName.arrayBounds and type_name(node.typeName) in _TEXT_TYPES
     if isinstance(node, ast.ParamRef):
         index = (node.number or 0) - 1
         if 0 <= index < len(params):
             value = params[index]
-            return isinstance(value, str) and not value.lstrip().startswith("{")
+            return isinstance(value, str) and _is_words(value)
     return False
+
+
+def _is_words(text: str) -> bool:
+    """Not an array literal (`{…}`), nor a pgvector vector literal (`[1, 2, …]`, for pgvector's own `<#>`)."""
+    return not text.lstrip().startswith("{") and not _VECTOR_TEXT.match(text)
 
 
 def _hybrid_parts(node: ast.A_Expr) -> _Hybrid | None:
@@ -232,19 +252,8 @@ def _hybrid_parts(node: ast.A_Expr) -> _Hybrid | None:
 
 def ranked_operator(select: ast.SelectStmt) -> ast.A_Expr | None:
     """The `<#>` the first ORDER BY key sorts by: the expression itself, its alias or its position."""
-    sort = select.sortClause or ()
-    if not sort or not isinstance(sort[0], ast.SortBy):
-        return None
-    key = sort[0].node
-    targets = [t for t in (select.targetList or ()) if isinstance(t, ast.ResTarget)]
-    fields = key.fields or () if isinstance(key, ast.ColumnRef) else ()
-    if len(fields) == 1 and isinstance(fields[0], ast.String):
-        name = fields[0].sval
-        key = next((t.val for t in targets if t.name == name), key)
-    elif isinstance(key, ast.A_Const) and isinstance(key.val, ast.Integer):
-        position = key.val.ival or 0
-        key = targets[position - 1].val if 0 < position <= len(targets) else key
-    return key if isinstance(key, ast.A_Expr) and is_similarity(key) else None
+    key = sort_key(select)
+    return key if is_similarity(key) else None
 
 
 # SQL snippets

@@ -16,10 +16,12 @@ __all__ = [
     "expr",
     "is_similarity",
     "last_name",
+    "operator_name",
     "own_nodes",
     "render",
     "replace",
     "selects",
+    "sort_key",
     "type_name",
     "walk",
 ]
@@ -104,10 +106,33 @@ def _slots(node: ast.Node) -> tuple[str, ...]:
 
 def is_similarity(node: object) -> TypeGuard[ast.A_Expr]:
     """Whether ``node`` is a ``<#>`` operator expression."""
+    return operator_name(node) == "<#>"
+
+
+def operator_name(node: object) -> str | None:
+    """The (unqualified) operator of a binary operator expression, else None."""
     if not isinstance(node, ast.A_Expr) or node.kind != A_Expr_Kind.AEXPR_OP:
-        return False
+        return None
     names = node.name or ()
-    return bool(names) and isinstance(names[-1], ast.String) and names[-1].sval == "<#>"
+    last = names[-1] if names else None
+    return str(last.sval) if isinstance(last, ast.String) else None
+
+
+def sort_key(select: ast.SelectStmt) -> ast.Node | None:
+    """The expression the first ORDER BY key sorts by: written out, or named by its alias or position."""
+    sort = select.sortClause or ()
+    if not sort or not isinstance(sort[0], ast.SortBy):
+        return None
+    key = sort[0].node
+    targets = [t for t in (select.targetList or ()) if isinstance(t, ast.ResTarget)]
+    fields = key.fields or () if isinstance(key, ast.ColumnRef) else ()
+    if len(fields) == 1 and isinstance(fields[0], ast.String):
+        name = fields[0].sval
+        key = next((t.val for t in targets if t.name == name), key)
+    elif isinstance(key, ast.A_Const) and isinstance(key.val, ast.Integer):
+        position = key.val.ival or 0
+        key = targets[position - 1].val if 0 < position <= len(targets) else key
+    return key if isinstance(key, ast.Node) else None
 
 
 def and_(where: ast.Node | None, extra: ast.Node) -> ast.Node:

@@ -29,6 +29,25 @@ CREATE OR REPLACE FUNCTION deeplake_compat.deeplake_cosine_similarity(a float4[]
                 ELSE (1 - (a::deeplake_compat.vector OPERATOR(deeplake_compat.<=>) b::deeplake_compat.vector))::float4
            END;
 
+-- pgvector's distances on Deep Lake's vector columns (float4[]): `<=>` cosine distance (1 - cosine
+-- similarity), `<->` Euclidean distance; lower is nearer, as in pgvector. Not STRICT, so that they inline.
+CREATE OR REPLACE FUNCTION deeplake_compat.float4_cosine_distance(a float4[], b float4[])
+    RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN a::deeplake_compat.vector OPERATOR(deeplake_compat.<=>) b::deeplake_compat.vector;
+CREATE OR REPLACE FUNCTION deeplake_compat.float4_l2_distance(a float4[], b float4[])
+    RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN a::deeplake_compat.vector OPERATOR(deeplake_compat.<->) b::deeplake_compat.vector;
+DO $$ BEGIN
+    IF to_regoperator('deeplake_compat.<=>(real[],real[])') IS NULL THEN
+        CREATE OPERATOR deeplake_compat.<=> (LEFTARG = float4[], RIGHTARG = float4[],
+            FUNCTION = deeplake_compat.float4_cosine_distance, COMMUTATOR = OPERATOR(deeplake_compat.<=>));
+    END IF;
+    IF to_regoperator('deeplake_compat.<->(real[],real[])') IS NULL THEN
+        CREATE OPERATOR deeplake_compat.<-> (LEFTARG = float4[], RIGHTARG = float4[],
+            FUNCTION = deeplake_compat.float4_l2_distance, COMMUTATOR = OPERATOR(deeplake_compat.<->));
+    END IF;
+END $$;
+
 -- BM25 keyword relevance (Okapi BM25, k1 = 1.2, b = 0.75, IDF ln(1 + (N - df + 0.5) / (df + 0.5))).
 -- Tokens are the maximal runs of word characters (letters, digits, '_') of the lower-cased text; no
 -- stemming, no stop words. The local API rewrites `col <#> 'query'` in a SELECT over one table into
@@ -377,6 +396,16 @@ CREATE OR REPLACE VIEW deeplake_compat.pg_indexes AS
     LEFT JOIN deeplake_internal.indexes d ON d.index_oid = i.oid
     WHERE c.relkind IN ('r', 'm', 'p') AND i.relkind IN ('i', 'I')
       AND NOT EXISTS (SELECT FROM deeplake_internal.ann_indexes a WHERE a.companion_oid = i.oid);
+
+-- What the first statement of every transaction of the query role (see _executor.py) calls when the
+-- workspace is not a schema the role owns: it raises SQLSTATE DL404, so that the statements sent with it
+-- in one round trip do not run.
+CREATE OR REPLACE FUNCTION deeplake_compat.workspace_not_found(workspace text)
+    RETURNS text LANGUAGE plpgsql VOLATILE
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'DL404', MESSAGE = pg_catalog.format('workspace ''%s'' not found', workspace);
+END $$;
 
 -- Privileges. The query role uses the compat schema and reads its two views; nothing else of ours.
 REVOKE ALL ON SCHEMA deeplake_compat, deeplake_internal FROM PUBLIC;

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import sqlparse
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from pglast.parser import ParseError, scan
 from pydantic import AfterValidator, Field
-from sqlparse import tokens as T
 
 from deeplake_mcp import identifiers
 from deeplake_mcp.deeplake import (
@@ -56,6 +55,8 @@ Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_print
 """A workspace, table or column name as the agent passes it: 1-255 characters, no control characters."""
 WorkspaceArg = Annotated[Name | None, Field(description="workspace id; the server's default workspace when omitted")]
 
+_COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+_SEMICOLON = "ASCII_59"
 _MISSING_RELATION = re.compile(r'relation "([^"]+)" does not exist')
 _MISSING_COLUMN = re.compile(r'column "([^"]+)" does not exist')
 
@@ -161,12 +162,18 @@ async def _not_found(rt: Runtime, workspace: str, table: str | None) -> ToolErro
 
 
 def without_terminator(sql: str) -> str:
-    """The statement without its final ``;`` (the guards allow only a trailing one; comments after it stay)."""
-    tokens = list(sqlparse.lexer.tokenize(sql))  # type: ignore[no-untyped-call]
-    for i in range(len(tokens) - 1, -1, -1):
-        ttype, value = tokens[i]
-        if ttype is T.Punctuation and value == ";":
-            return "".join(v for _, v in tokens[:i]) + "".join(v for _, v in tokens[i + 1 :])
-        if ttype not in T.Whitespace and ttype not in T.Comment and ttype is not T.Newline:
-            break
-    return sql
+    """The statement without its final ``;`` (the guards allow only a trailing one; comments after it stay).
+
+    PostgreSQL's own scanner finds it (sqlparse takes milliseconds on a long vector literal); text it
+    cannot scan is returned as it is, for the backend to judge.
+    """
+    if ";" not in sql:
+        return sql
+    try:
+        tokens = scan(sql)
+    except ParseError:
+        return sql
+    code = [token for token in tokens if token.name not in _COMMENTS]
+    if not code or code[-1].name != _SEMICOLON:
+        return sql
+    return sql[: code[-1].start] + sql[code[-1].end + 1 :]

@@ -121,7 +121,7 @@ def vector_literal(vector: list[float]) -> str:
         raise ToolError("`vector` is empty; pass the query embedding as a list of numbers.")
     if not all(math.isfinite(x) for x in vector):
         raise ToolError("`vector` contains NaN or infinity; pass finite numbers only.")
-    return "ARRAY[" + ",".join(repr(float(x)) for x in vector) + "]::float4[]"
+    return "ARRAY[" + ",".join(map(repr, map(float, vector))) + "]::float4[]"
 
 
 def rt_embedder_name(rt: Runtime) -> str:

@@ -1,0 +1,82 @@
+"""Inline query vectors lifted into params: only real literals, only where they are code, same verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from deeplake_mcp.guard import AccessMode, Policy
+from deeplake_mcp.vector_text import is_vector_text, lift, vector_shape
+
+
+def test_lifts_literals_after_similarity_and_distance_operators() -> None:
+    lifted = lift("SELECT id, e <=> ARRAY[0.5, -1e-3] AS d FROM t WHERE x = $1 ORDER BY e <#>ARRAY[+2,.5] LIMIT 3", 1)
+    assert lifted is not None
+    assert lifted.text == (
+        "SELECT id, e <=> ($2::float4[]) AS d FROM t WHERE x = $1 ORDER BY e <#>($3::float4[]) LIMIT 3"
+    )
+    assert lifted.vectors == ["{0.5, -1e-3}", "{+2,.5}"] and lifted.first == 2
+    assert lift("SELECT e <-> ARRAY[1, 2] FROM t", 0) is not None
+    assert lift("SELECT ARRAY[1, 2] FROM t", 0) is None  # not a query vector
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT '<#> ARRAY[1, 2]' FROM t ORDER BY e <#> ARRAY[1, 2] LIMIT 1",  # one in a string: none lifted
+        "SELECT 1 /* e <#> ARRAY[1, 2] */",
+        "SELECT 1 -- e <#> ARRAY[1, 2]",
+        "SELECT $$ <#> ARRAY[1, 2] $$",
+        "SELECT E'\\' <#> ARRAY[1, 2]'",
+        'SELECT 1 AS "<#> ARRAY[1, 2]"',
+        "SELECT e <#> ARRAY[1, --]\n2] FROM t",  # not a list of numbers
+        "SELECT e <#> ARRAY[1,,2] FROM t",
+        "SELECT e <#> ARRAY[] FROM t",
+        "SELECT e <#> ARRAY[1e] FROM t",
+    ],
+)
+def test_leaves_anything_else_alone(sql: str) -> None:
+    assert lift(sql, 0) is None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT id FROM t ORDER BY e <#> ARRAY[1, 2] LIMIT 3",
+        "SELECT pg_sleep(1), e <#> ARRAY[1, 2] FROM t",
+        "SELECT pg_read_file('/etc/passwd') FROM t ORDER BY e <=> ARRAY[1, 2] LIMIT 1",
+        "DELETE FROM t WHERE e <#> ARRAY[1, 2] > 0.5",
+        "WITH x AS (DELETE FROM t RETURNING id) SELECT id FROM x ORDER BY e <#> ARRAY[1] LIMIT 1",
+        "INSERT INTO t SELECT * FROM u ORDER BY e <-> ARRAY[3, 4] LIMIT 1",
+        "SELECT * FROM pg_catalog.pg_authid ORDER BY e <#> ARRAY[1] LIMIT 1",
+        "COPY (SELECT e <#> ARRAY[1] FROM t) TO '/tmp/x'",
+        "SELECT e <#> ARRAY[1, 2] FROM t; DROP TABLE t",
+        "SELECT pg_sleep(1) FROM t ORDER BY v <=> '[1, 2]'::vector LIMIT 1",
+        "DELETE FROM t WHERE v <-> '[1, 2]' < 1",
+    ],
+)
+@pytest.mark.parametrize("mode", list(AccessMode))
+def test_the_guard_says_the_same_of_both_forms(sql: str, mode: AccessMode) -> None:
+    lifted = lift(sql, 0)
+    assert lifted is not None
+    policy = Policy(mode)
+    before, after = policy.check(sql), policy.check(lifted.text)
+    assert (before.allowed, before.cls) == (after.allowed, after.cls)
+
+
+def test_vector_text() -> None:
+    assert is_vector_text("{1, -2.5e-3, .5}") and is_vector_text("{0}")
+    assert not is_vector_text("{a}") and not is_vector_text("{}") and not is_vector_text("[1, 2}")
+    assert not is_vector_text(["1"]) and not is_vector_text("{1,,2}")
+    assert vector_shape("{1, -2.5e-3, .5}") == (3, False)
+    assert vector_shape("{0, -0.0, 0e5, .0E-3}") == (4, True)
+
+
+def test_lifts_pgvector_literals() -> None:
+    lifted = lift("SELECT id FROM t ORDER BY v <-> '[1, 2.5]'::vector LIMIT 3", 0)
+    assert lifted is not None
+    assert lifted.text == "SELECT id FROM t ORDER BY v <-> $1::vector LIMIT 3" and lifted.vectors == ["[1, 2.5]"]
+    bare = lift("SELECT id FROM t ORDER BY v <=> '[1]' LIMIT 3", 0)
+    assert bare is not None and bare.text == "SELECT id FROM t ORDER BY v <=> $1 LIMIT 3"
+    assert lift("SELECT v <=> '[1]''x' FROM t", 0) is None  # '' continues the string
+    assert lift("SELECT v <=> '[1, a]' FROM t", 0) is None
+    assert is_vector_text("[1, 2]") and vector_shape("[0, 0]") == (2, True)
