@@ -1,0 +1,206 @@
+"""Run the benchmark suite and summarise it: ``summary.json``, ``summary.md`` and PNG plots in ``--out``.
+
+Each bench is a script run in its own process with ``--json-out results/raw/<name>.json`` (see
+``_common.py`` for the format). The summary holds every result in ``raw/``: those of this run, and
+those of earlier runs of benches not run now (the big load), each with its date and commit.
+
+    make bench                          # default sizes, a few minutes
+    make bench BENCH_ARGS=--large       # bigger sizes, and the 1M × 384 big load (about an hour more)
+    .venv/bin/python bench/run.py [--large | --tiny] [--only insert,calls,...] [--out DIR]
+
+Benches: guard, embed, insert, calls, http, memory, search (``search_bench.py --rows N --json-out …``
+at each table size, when that script takes ``--json-out``), load (only with ``--large`` or ``--only``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from _common import BENCH, RESULTS, Json, commit, machine
+from plots import make_plots
+
+SEARCH_ROWS = {"tiny": [1000], "default": [10_000, 30_000], "large": [100_000, 300_000]}
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    script: str
+    args: list[str]
+    by_default: bool = True
+
+
+def benches(size: str) -> list[Bench]:
+    """The suite at ``size`` (tiny, default or large)."""
+
+    def pick(tiny: list[str], default: list[str], large: list[str]) -> list[str]:
+        return {"tiny": tiny, "default": default, "large": large}[size]
+
+    suite = [
+        Bench(
+            "insert",
+            "insert_bench.py",
+            pick(["--batches", "10,50", "--rows", "50", "--rounds", "1"], [], ["--rows", "30000", "--rounds", "3"]),
+        ),
+        Bench(
+            "calls",
+            "call_bench.py",
+            pick(["--calls", "10", "--starts", "1"], [], ["--calls", "2000", "--starts", "10"]),
+        ),
+        Bench(
+            "http",
+            "http_bench.py",
+            pick(
+                ["--clients", "1,2", "--seconds", "0.3", "--rounds", "1"],
+                [],
+                ["--clients", "1,2,4,8,16,32", "--seconds", "8"],
+            ),
+        ),
+        Bench("memory", "memory_bench.py", pick(["--rows", "200"], [], [])),
+        *(Bench(f"search-{n}", "search_bench.py", ["--rows", str(n)]) for n in SEARCH_ROWS[size]),
+        Bench(
+            "load",
+            "load_bench.py",
+            pick(["--rows", "2000", "--batch", "500", "--queries", "20"], [], ["--rows", "1000000"]),
+            by_default=size == "large",
+        ),
+        Bench("guard", "guard_bench.py", []),
+        Bench("embed", "embed_bench.py", pick(["--sentences", "20", "--runs", "5", "--repeat", "1"], [], [])),
+    ]
+    return suite
+
+
+def run_bench(bench: Bench, raw: Path) -> str | None:
+    """Run one bench; None when it wrote its result, else why not."""
+    script = BENCH / bench.script
+    if not script.exists():
+        return f"bench/{bench.script} is not there"
+    out = raw / f"{bench.name}.json"
+    out.unlink(missing_ok=True)
+    print(f"== {bench.name}: {bench.script} {' '.join(bench.args)}", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(script), *bench.args, "--json-out", str(out)], stderr=subprocess.PIPE, text=True
+    )
+    print(f"== {bench.name}: exit {done.returncode} after {time.monotonic() - started:.0f} s", flush=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        lines = done.stderr.strip().splitlines()
+        return f"exit {done.returncode}: {lines[-1] if lines else 'no message'}"
+    return None if out.exists() else f"it wrote no {out.name}"
+
+
+def collect(raw: Path, started: str, order: list[str]) -> dict[str, Json]:
+    """Every result in ``raw`` (by bench, in ``order``), marked ``earlier`` when it comes from an earlier run."""
+    results = {}
+    for path in sorted(raw.glob("*.json"), key=lambda p: (_position(p.stem, order), p.stem)):
+        result = json.loads(path.read_text())
+        result["earlier"] = result.get("date", "") < started
+        results[path.stem] = result
+    return results
+
+
+def _position(name: str, order: list[str]) -> int:
+    return order.index(name) if name in order else len(order)
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x == int(x):
+        return f"{int(x):,}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
+def goal_text(goal: Json | None) -> str:
+    if goal is None:
+        return ""
+    op = "≤" if goal["op"] == "<=" else "≥"
+    return f"{op} {fmt(goal['bound'])}×" if goal["on"] == "ratio" else f"{op} {fmt(goal['bound'])}"
+
+
+def markdown(summary: Json) -> str:
+    """The summary as Markdown: where it ran, one table of every measure, what is missing, the plots."""
+    m = summary["machine"]
+    lines = [
+        "# Benchmark summary",
+        "",
+        f"`{summary['command']}` on {summary['date']}, commit `{summary['commit']}`. Machine: {m['cpus']} cores "
+        f"({m['cpu_model']}), {m['memory_gib']} GiB, {m['system']}, Python {m['python']}; shared with other jobs "
+        f"(load average {', '.join(map(str, m['load_average']))} at the start), so every measure is compared with its "
+        "reference measured in the same run: the ratio is what to read, and what the targets (issue 13) are on "
+        "unless they carry a unit.",
+        "",
+        "| bench | measure | value | reference | reference value | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    earlier = []
+    for name, result in summary["benches"].items():
+        if result["earlier"]:
+            earlier.append(f"- `{name}`: from an earlier run, {result['date']}, commit `{result['commit']}`")
+        for x in result.get("measures", []):
+            unit = f" {x['unit']}" if x["unit"] else ""
+            ref = f"{fmt(x['reference_value'])}{unit}" if x["reference_value"] is not None else ""
+            ratio = f"{fmt(x['ratio'])}×" if x["ratio"] is not None else ""
+            goal = goal_text(x["target"])
+            goal += unit if goal and x["target"]["on"] == "value" else ""
+            met = {True: "**yes**", False: "no", None: ""}[x["met"]]
+            lines.append(
+                f"| {name} | {x['name']} | {fmt(x['value'])}{unit} | {x['reference'] or ''} | {ref} | {ratio} | "
+                f"{goal} | {met} |"
+            )
+    missing = [f"- `{name}`: {reason}" for name, reason in summary["problems"].items()]
+    if earlier or missing:
+        lines += ["", "Not measured in this run:", "", *earlier, *missing]
+    if summary["plots"]:
+        lines += ["", *(f"![{p.removesuffix('.png')}]({p})" for p in summary["plots"])]
+    else:
+        lines += ["", "No plots: matplotlib is not installed (`make bench` installs it)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    size = cli.add_mutually_exclusive_group()
+    size.add_argument("--large", action="store_const", const="large", dest="size", help="bigger sizes, the big load")
+    size.add_argument("--tiny", action="store_const", const="tiny", dest="size", help="tiny sizes (smoke test)")
+    cli.add_argument("--only", type=lambda s: s.split(","), help="these benches only (search: every size)")
+    cli.add_argument("--out", type=Path, default=RESULTS)
+    opts = cli.parse_args()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    raw = opts.out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    summary: Json = {
+        "date": started,
+        "commit": commit(),
+        "machine": machine(),
+        "command": " ".join(["bench/run.py", *sys.argv[1:]]),
+        "problems": {},
+    }
+    suite = benches(opts.size or "default")
+    for bench in suite:
+        family = bench.name.split("-")[0]
+        if (family in opts.only) if opts.only else bench.by_default:
+            reason = run_bench(bench, raw)
+            if reason is not None:
+                summary["problems"][bench.name] = reason
+    summary["benches"] = collect(raw, started, [bench.name for bench in suite])
+    summary["plots"] = make_plots(summary["benches"], opts.out)
+    for result in summary["benches"].values():
+        del result["series"]  # plotted; they stay in raw/
+    (opts.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    (opts.out / "summary.md").write_text(markdown(summary))
+    print(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()
