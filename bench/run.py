@@ -2,7 +2,9 @@
 
 Each bench is a script run in its own process with ``--json-out results/raw/<name>.json`` (see
 ``_common.py`` for the format). The summary holds every result in ``raw/``: those of this run, and
-those of earlier runs of benches not run now (the big load), each with its date and commit.
+those of earlier runs of benches not run now (the big load), each with its date and commit. With the
+default ``--out``, the latest table and plots also replace the summary blocks of ``bench/README.md``
+(every measure) and ``README.md`` (those with a target).
 
     make bench                          # default sizes, a few minutes
     make bench BENCH_ARGS=--large       # bigger sizes, and the 1M × 384 big load (about an hour more)
@@ -23,9 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import BENCH, RESULTS, Json, commit, machine
+from _common import BENCH, RESULTS, ROOT, Json, commit, machine
 from plots import make_plots
 
+BEGIN, END = "<!-- bench:summary -->", "<!-- /bench:summary -->"
+"""The part of a README that ``make bench`` rewrites with the latest results."""
 SEARCH_ROWS = {"tiny": [1000], "default": [10_000, 30_000], "large": [100_000, 300_000]}
 
 
@@ -128,26 +132,28 @@ def goal_text(goal: Json | None) -> str:
     return f"{op} {fmt(goal['bound'])}×" if goal["on"] == "ratio" else f"{op} {fmt(goal['bound'])}"
 
 
-def markdown(summary: Json) -> str:
-    """The summary as Markdown: where it ran, one table of every measure, what is missing, the plots."""
+def markdown(summary: Json, *, images: str = "", targets_only: bool = False) -> str:
+    """The summary in Markdown: where it ran, a table of the measures (or of those with a target), what was not
+    measured, and the plots (their paths prefixed with ``images``)."""
     m = summary["machine"]
     lines = [
-        "# Benchmark summary",
-        "",
         f"`{summary['command']}` on {summary['date']}, commit `{summary['commit']}`. Machine: {m['cpus']} cores "
         f"({m['cpu_model']}), {m['memory_gib']} GiB, {m['system']}, Python {m['python']}; shared with other jobs "
         f"(load average {', '.join(map(str, m['load_average']))} at the start), so every measure is compared with its "
-        "reference measured in the same run: the ratio is what to read, and what the targets (issue 13) are on "
-        "unless they carry a unit.",
+        "reference measured in the same run: the ratio is what to read, and what a target is on unless it has a unit.",
         "",
         "| bench | measure | value | reference | reference value | ratio | target | met |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    earlier = []
+    missing = []
     for name, result in summary["benches"].items():
         if result["earlier"]:
-            earlier.append(f"- `{name}`: from an earlier run, {result['date']}, commit `{result['commit']}`")
+            missing.append(f"- `{name}`: from an earlier run, {result['date']}, commit `{result['commit']}`")
+        if "measures" not in result:
+            missing.append(f"- `{name}`: its result has no `measures` (the format is in `bench/_common.py`)")
         for x in result.get("measures", []):
+            if targets_only and x["target"] is None:
+                continue
             unit = f" {x['unit']}" if x["unit"] else ""
             ref = f"{fmt(x['reference_value'])}{unit}" if x["reference_value"] is not None else ""
             ratio = f"{fmt(x['ratio'])}×" if x["ratio"] is not None else ""
@@ -158,14 +164,21 @@ def markdown(summary: Json) -> str:
                 f"| {name} | {x['name']} | {fmt(x['value'])}{unit} | {x['reference'] or ''} | {ref} | {ratio} | "
                 f"{goal} | {met} |"
             )
-    missing = [f"- `{name}`: {reason}" for name, reason in summary["problems"].items()]
-    if earlier or missing:
-        lines += ["", "Not measured in this run:", "", *earlier, *missing]
+    missing += [f"- `{name}`: {reason}" for name, reason in summary["problems"].items()]
+    if missing:
+        lines += ["", "Not measured in this run:", "", *missing]
     if summary["plots"]:
-        lines += ["", *(f"![{p.removesuffix('.png')}]({p})" for p in summary["plots"])]
+        lines += ["", *(f"![{p.removesuffix('.png')}]({images}{p})" for p in summary["plots"])]
     else:
         lines += ["", "No plots: matplotlib is not installed (`make bench` installs it)."]
     return "\n".join(lines) + "\n"
+
+
+def update_readme(path: Path, block: str) -> None:
+    """Replace what stands between the summary markers of a README with ``block``."""
+    text = path.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    path.write_text(f"{text[:start]}\n{block}{text[end:]}")
 
 
 def main() -> None:
@@ -196,9 +209,12 @@ def main() -> None:
     summary["benches"] = collect(raw, started, [bench.name for bench in suite])
     summary["plots"] = make_plots(summary["benches"], opts.out)
     for result in summary["benches"].values():
-        del result["series"]  # plotted; they stay in raw/
+        result.pop("series", None)  # plotted; they stay in raw/
     (opts.out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
-    (opts.out / "summary.md").write_text(markdown(summary))
+    (opts.out / "summary.md").write_text("# Benchmark summary\n\n" + markdown(summary))
+    if opts.out == RESULTS:
+        update_readme(BENCH / "README.md", markdown(summary, images="results/"))
+        update_readme(ROOT / "README.md", markdown(summary, images="bench/results/", targets_only=True))
     print(markdown(summary))
 
 
