@@ -34,9 +34,12 @@ from typing import Any, Literal
 import httpx2
 import numpy as np
 import psutil
+import psycopg
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+
+from deeplake_mcp.local._postgres import EmbeddedPostgres
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -242,6 +245,18 @@ async def http_session(url: str) -> AsyncIterator[Client]:
         Client(streamable_http_client(url, http_client=http)) as client,
     ):
         yield client
+
+
+@contextmanager
+def postgres(data_dir: Path) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser connection (autocommit) to the embedded PostgreSQL a server of ``data_dir`` started."""
+    server = EmbeddedPostgres(data_dir)
+    conninfo = server.open().admin
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            yield conn
+    finally:
+        server.close()
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from _common import (
     call,
     measure,
     parser,
+    postgres,
     rows_payload,
     server_env,
     stdio_session,
@@ -41,15 +42,13 @@ from _common import (
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from deeplake_mcp.local._postgres import EmbeddedPostgres
-
 WORKSPACE = "default"
 TARGET_BATCH = 10_000
 OURS, NOOP, COPY = "insert_rows", "no-op tool", "binary COPY"
 
 
 def copy_rows(conn: psycopg.Connection[Any], table: str, rows: list[Json]) -> None:
-    """Write ``rows`` with a binary COPY and commit."""
+    """Write ``rows`` with one binary COPY (its own transaction: the connection autocommits)."""
     statement = sql.SQL("COPY {} (id, content, metadata, embedding) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(WORKSPACE, table)
     )
@@ -57,15 +56,6 @@ def copy_rows(conn: psycopg.Connection[Any], table: str, rows: list[Json]) -> No
         copy.set_types(["text", "text", "jsonb", "float4[]"])
         for row in rows:
             copy.write_row((row["id"], row["content"], Jsonb(row["metadata"]), row["embedding"]))
-    conn.commit()
-
-
-async def timed(work: Callable[[], Coroutine[Any, Any, object]], calls: int) -> float:
-    """Seconds taken by ``calls`` runs of ``work``."""
-    started = time.perf_counter()
-    for _ in range(calls):
-        await work()
-    return time.perf_counter() - started
 
 
 async def run(data_dir: Path, batches: list[int], rows: int, rounds: int) -> dict[int, dict[str, float]]:
@@ -76,29 +66,20 @@ async def run(data_dir: Path, batches: list[int], rows: int, rounds: int) -> dic
         for b in batches:
             for table in (f"ours_{b}", f"copy_{b}"):
                 await call(ours, "execute_sql", {"sql": TABLE_DDL.format(table=table)})
-        server = EmbeddedPostgres(data_dir)
-        conn = psycopg.connect(server.open().admin)
-        try:
+        with postgres(data_dir) as conn:
+            ways: dict[str, Callable[[int, list[Json]], Awaitable[object]]] = {
+                OURS: lambda b, batch: call(ours, "insert_rows", {"table": f"ours_{b}", "rows": batch}),
+                NOOP: lambda b, batch: call(noop, "noop", {"table": f"ours_{b}", "rows": batch}),
+                COPY: lambda b, batch: asyncio.to_thread(copy_rows, conn, f"copy_{b}", batch),
+            }
             for _ in range(rounds):
                 for b in batches:
-                    calls, payload = max(1, rows // b), payloads[b]
-                    print(f"insert: {calls} × {b} rows", flush=True)
-
-                    async def ours_call(b: int = b, payload: list[Json] = payload) -> object:
-                        return await call(ours, "insert_rows", {"table": f"ours_{b}", "rows": payload})
-
-                    async def noop_call(b: int = b, payload: list[Json] = payload) -> object:
-                        return await call(noop, "noop", {"table": f"ours_{b}", "rows": payload})
-
-                    async def copy_call(b: int = b, payload: list[Json] = payload) -> None:
-                        copy_rows(conn, f"copy_{b}", payload)
-
-                    seconds[b][OURS] += await timed(ours_call, calls)
-                    seconds[b][NOOP] += await timed(noop_call, calls)
-                    seconds[b][COPY] += await timed(copy_call, calls)
-        finally:
-            conn.close()
-            server.close()
+                    print(f"insert: {max(1, rows // b)} × {b} rows", flush=True)
+                    for way, write in ways.items():
+                        started = time.perf_counter()
+                        for _ in range(max(1, rows // b)):
+                            await write(b, payloads[b])
+                        seconds[b][way] += time.perf_counter() - started
     return {b: {way: rounds * max(1, rows // b) * b / s for way, s in ways.items()} for b, ways in seconds.items()}
 
 

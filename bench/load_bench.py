@@ -40,6 +40,7 @@ from _common import (
     p50,
     parser,
     percentile,
+    postgres,
     server_env,
     stdio_session,
     target,
@@ -49,7 +50,6 @@ from _common import (
 from mcp import Client
 
 from deeplake_mcp.local._indexes import EF_SEARCH
-from deeplake_mcp.local._postgres import EmbeddedPostgres
 
 K = 10
 TABLE = "CREATE TABLE t (id BIGINT, content TEXT, embedding FLOAT4[]) USING deeplake"
@@ -167,9 +167,7 @@ async def run(data_dir: Path, rows: int, batch: int, n_queries: int) -> Json:
     data = np.empty((rows, DIM), dtype=np.float32)
     async with stdio_session(SERVER_CMD, server_env(data_dir)) as (client, proc):
         await call(client, "execute_sql", {"sql": TABLE})
-        server = EmbeddedPostgres(data_dir)
-        conn = psycopg.connect(server.open().admin, autocommit=True)
-        try:
+        with postgres(data_dir) as conn:
             with RssSampler(proc, interval=0.25) as rss:
                 loaded = await load(client, mixture, batch, data, rss)
                 loaded_at = rss.now()
@@ -188,9 +186,6 @@ async def run(data_dir: Path, rows: int, batch: int, n_queries: int) -> Json:
             queries = mixture.sample(n_queries + 10, seed=1)
             print("load: search", flush=True)
             found = await search(client, conn, queries, exact_top(data, queries))
-        finally:
-            conn.close()
-            server.close()
     tenth = max(1, len(loaded["calls"]) // 10)
     first_tenth_end = loaded["progress"][tenth - 1][0]
     return {
