@@ -262,7 +262,11 @@ def main() -> None:
     series = {
         "load_over_time": {"progress": r["progress"], "rss": r["rss"], "events": r["events"], "rows": opts.rows},
         "search_by_rows": [
-            {"rows": opts.rows, "semantic_search": p50(ours["ms"]), "raw pgvector HNSW": p50(ref["ms"])},
+            {
+                "rows": opts.rows,
+                "semantic_search, stdio (big load)": p50(ours["ms"]),
+                "raw pgvector HNSW (big load)": p50(ref["ms"]),
+            },
         ],
     }
     params = {"rows": opts.rows, "batch": opts.batch, "queries": opts.queries, "dimensions": DIM}

@@ -27,9 +27,8 @@ from pathlib import Path
 
 from _common import BENCH, RESULTS, ROOT, Json, commit, machine
 from plots import make_plots
+from summary import collect, markdown, update_readme
 
-BEGIN, END = "<!-- bench:summary -->", "<!-- /bench:summary -->"
-"""The part of a README that ``make bench`` rewrites with the latest results."""
 SEARCH_ROWS = {"tiny": [1000], "default": [10_000, 30_000], "large": [100_000, 300_000]}
 
 
@@ -99,86 +98,6 @@ def run_bench(bench: Bench, raw: Path) -> str | None:
         lines = done.stderr.strip().splitlines()
         return f"exit {done.returncode}: {lines[-1] if lines else 'no message'}"
     return None if out.exists() else f"it wrote no {out.name}"
-
-
-def collect(raw: Path, started: str, order: list[str]) -> dict[str, Json]:
-    """Every result in ``raw`` (by bench, in ``order``), marked ``earlier`` when it comes from an earlier run."""
-    results = {}
-    for path in sorted(raw.glob("*.json"), key=lambda p: (_position(p.stem, order), p.stem)):
-        result = json.loads(path.read_text())
-        result["earlier"] = result.get("date", "") < started
-        results[path.stem] = result
-    return results
-
-
-def _position(name: str, order: list[str]) -> int:
-    return order.index(name) if name in order else len(order)
-
-
-def fmt(x: float | None) -> str:
-    if x is None:
-        return "—"
-    if x == int(x):
-        return f"{int(x):,}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
-
-
-def goal_text(goal: Json | None) -> str:
-    if goal is None:
-        return ""
-    op = "≤" if goal["op"] == "<=" else "≥"
-    return f"{op} {fmt(goal['bound'])}×" if goal["on"] == "ratio" else f"{op} {fmt(goal['bound'])}"
-
-
-def markdown(summary: Json, *, images: str = "", targets_only: bool = False) -> str:
-    """The summary in Markdown: where it ran, a table of the measures (or of those with a target), what was not
-    measured, and the plots (their paths prefixed with ``images``)."""
-    m = summary["machine"]
-    lines = [
-        f"`{summary['command']}` on {summary['date']}, commit `{summary['commit']}`. Machine: {m['cpus']} cores "
-        f"({m['cpu_model']}), {m['memory_gib']} GiB, {m['system']}, Python {m['python']}; shared with other jobs "
-        f"(load average {', '.join(map(str, m['load_average']))} at the start), so every measure is compared with its "
-        "reference measured in the same run: the ratio is what to read, and what a target is on unless it has a unit.",
-        "",
-        "| bench | measure | value | reference | reference value | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    missing = []
-    for name, result in summary["benches"].items():
-        if result["earlier"]:
-            missing.append(f"- `{name}`: from an earlier run, {result['date']}, commit `{result['commit']}`")
-        if "measures" not in result:
-            missing.append(f"- `{name}`: its result has no `measures` (the format is in `bench/_common.py`)")
-        for x in result.get("measures", []):
-            if targets_only and x["target"] is None:
-                continue
-            unit = f" {x['unit']}" if x["unit"] else ""
-            ref = f"{fmt(x['reference_value'])}{unit}" if x["reference_value"] is not None else ""
-            ratio = f"{fmt(x['ratio'])}×" if x["ratio"] is not None else ""
-            goal = goal_text(x["target"])
-            goal += unit if goal and x["target"]["on"] == "value" else ""
-            met = {True: "**yes**", False: "no", None: ""}[x["met"]]
-            lines.append(
-                f"| {name} | {x['name']} | {fmt(x['value'])}{unit} | {x['reference'] or ''} | {ref} | {ratio} | "
-                f"{goal} | {met} |"
-            )
-    missing += [f"- `{name}`: {reason}" for name, reason in summary["problems"].items()]
-    if missing:
-        lines += ["", "Not measured in this run:", "", *missing]
-    if summary["plots"]:
-        lines += ["", *(f"![{p.removesuffix('.png')}]({images}{p})" for p in summary["plots"])]
-    else:
-        lines += ["", "No plots: matplotlib is not installed (`make bench` installs it)."]
-    return "\n".join(lines) + "\n"
-
-
-def update_readme(path: Path, block: str) -> None:
-    """Replace what stands between the summary markers of a README with ``block``."""
-    text = path.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    path.write_text(f"{text[:start]}\n{block}{text[end:]}")
 
 
 def main() -> None:
