@@ -3,7 +3,7 @@
 * ``insert.png``: rows/s by batch size (insert_rows, the no-op tool, binary COPY);
 * ``http.png``: calls/s by concurrent clients (no-op tool, query, semantic_search);
 * ``search_by_size.png``: p50 latency by table size, from every result with a ``search_by_rows`` series;
-* ``memory.png``: server RSS over time during the 10k insert, and over the big load when it ran;
+* ``memory.png``: server RSS over time during the 10k insert, and over the biggest load that ran;
 * ``embeddings.png``: sentences/s of the local embedder by batch size.
 """
 
@@ -108,7 +108,8 @@ def _search(plt: Any, series: dict[str, Json]) -> Any:
 
 def _memory(plt: Any, series: dict[str, Json]) -> Any:
     insert = series.get("memory", {}).get("rss_over_time")
-    load = series.get("load", {}).get("load_over_time")
+    loads = [s["load_over_time"] for name, s in series.items() if name.startswith("load") and "load_over_time" in s]
+    load = max(loads, key=lambda run: int(run["rows"]), default=None)  # the biggest load
     panels = [p for p in (insert, load) if p]
     if not panels:
         return None

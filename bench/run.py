@@ -10,8 +10,9 @@ default ``--out``, the latest table and plots also replace the summary blocks of
     make bench BENCH_ARGS=--large       # bigger sizes, and the 1M × 384 big load (about an hour more)
     .venv/bin/python bench/run.py [--large | --tiny] [--only insert,calls,...] [--out DIR]
 
-Benches: guard, embed, insert, calls, http, memory, search (``search_bench.py --rows N --json-out …``
-at each table size, when that script takes ``--json-out``), load (only with ``--large`` or ``--only``).
+Benches: insert, calls, http, memory, search (``search_bench.py --rows N --json-out …`` at each table
+size), load (1M rows with ``--large``, 100 000 with ``--only load``; not in the default run), guard, embed.
+Results are named by bench, and by table size for search and load (``search-10000``, ``load-1000000``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from plots import make_plots
 from summary import collect, markdown, update_readme
 
 SEARCH_ROWS = {"tiny": [1000], "default": [10_000, 30_000], "large": [100_000, 300_000]}
+LOAD_ROWS = {"tiny": 2000, "default": 100_000, "large": 1_000_000}
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ def benches(size: str) -> list[Bench]:
         Bench("memory", "memory_bench.py", pick(["--rows", "200"], [], [])),
         *(Bench(f"search-{n}", "search_bench.py", ["--rows", str(n)]) for n in SEARCH_ROWS[size]),
         Bench(
-            "load",
+            f"load-{LOAD_ROWS[size]}",
             "load_bench.py",
-            pick(["--rows", "2000", "--batch", "500", "--queries", "20"], [], ["--rows", "1000000"]),
+            ["--rows", str(LOAD_ROWS[size]), *pick(["--batch", "500", "--queries", "20"], [], [])],
             by_default=size == "large",
         ),
         Bench("guard", "guard_bench.py", []),
