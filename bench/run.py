@@ -127,7 +127,7 @@ def main() -> None:
             reason = run_bench(bench, raw)
             if reason is not None:
                 summary["problems"][bench.name] = reason
-    summary["benches"] = collect(raw, started, [bench.name for bench in suite])
+    summary["benches"] = collect(raw, started, [bench.name.split("-")[0] for bench in suite])
     summary["plots"] = make_plots(summary["benches"], opts.out)
     for result in summary["benches"].values():
         result.pop("series", None)  # plotted; they stay in raw/

@@ -64,10 +64,11 @@ def from_search_bench(result: Json, path: Path) -> Json:
     }
 
 
-def collect(raw: Path, started: str, order: list[str]) -> dict[str, Json]:
-    """Every result in ``raw`` (by bench, in ``order``), marked ``earlier`` when it comes from an earlier run."""
+def collect(raw: Path, started: str, families: list[str]) -> dict[str, Json]:
+    """Every result in ``raw`` (by bench: in the order of ``families``, then by size), marked ``earlier`` when
+    it comes from an earlier run."""
     results = {}
-    for path in sorted(raw.glob("*.json"), key=lambda p: (_position(p.stem, order), p.stem)):
+    for path in sorted(raw.glob("*.json"), key=lambda p: _position(p.stem, families)):
         result = json.loads(path.read_text())
         if "cases" in result and "measures" not in result:
             result = from_search_bench(result, path)
@@ -76,8 +77,10 @@ def collect(raw: Path, started: str, order: list[str]) -> dict[str, Json]:
     return results
 
 
-def _position(name: str, order: list[str]) -> int:
-    return order.index(name) if name in order else len(order)
+def _position(name: str, families: list[str]) -> tuple[int, int, str]:
+    """Where a result (``insert``, ``search-10000``) goes: its family's place, then its size."""
+    family, _, size = name.partition("-")
+    return families.index(family) if family in families else len(families), int(size) if size.isdigit() else 0, name
 
 
 def fmt(x: float | None) -> str:
