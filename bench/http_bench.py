@@ -3,16 +3,18 @@
 Our server (``deeplake-mcp serve --transport http``, embedded backend, loopback) holds a 1 000-row table
 with 384-dim vectors; ``bench/noop_server.py --port`` is the same SDK's server with a tool that does
 nothing, also stateless streamable HTTP. For each number of concurrent clients (each an SDK client with
-its own connection, all in this process) and each call, in ``--rounds`` interleaved rounds:
+its own connection, all in this process, connected to both servers first), ``--rounds`` rounds of each call
+in turn:
 
 * **no-op**: the no-op tool; **query**: ``SELECT 1``; **semantic_search**: a text query (the server
   embeds it), k = 10, over the table (exact scan: no index on 1 000 rows).
 
-Calls/s = calls completed by all clients / wall time, over ``--seconds`` per measurement.
+Calls/s = calls completed by all clients / wall time, over ``--seconds`` per call and round (every connection
+makes one call of each kind first, untimed).
 
 Targets (issue 13), 16 clients: query ≥ 0.6× and semantic_search ≥ 0.25× the no-op tool's calls/s.
 
-    .venv/bin/python bench/http_bench.py [--clients 1,4,16] [--seconds 4] [--rounds 2]
+    .venv/bin/python bench/http_bench.py [--clients 1,4,16] [--seconds 1.5] [--rounds 6]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from contextlib import AsyncExitStack
 
 from _common import (
     NOOP_CMD,
@@ -38,6 +41,7 @@ from _common import (
     temp_data_dir,
     write_result,
 )
+from mcp import Client
 
 TOPICS = ["whales", "bread", "solar panels", "football", "rivers", "jazz", "trains", "coffee", "volcanoes", "chess"]
 CALLS: dict[str, tuple[str, Json]] = {
@@ -48,28 +52,20 @@ CALLS: dict[str, tuple[str, Json]] = {
 GOALS = {"query": 0.6, "semantic_search": 0.25}
 
 
-async def throughput(url: str, tool: str, arguments: Json, clients: int, seconds: float) -> float:
-    """Calls/s of ``clients`` concurrent SDK clients calling ``tool`` for ``seconds``."""
-    ready, go = asyncio.Barrier(clients + 1), asyncio.Event()
-    done: list[tuple[int, float]] = []  # calls, when the last one ended
+async def throughput(sessions: list[Client], tool: str, arguments: Json, seconds: float) -> float:
+    """Calls/s of ``sessions`` (connected SDK clients) calling ``tool`` concurrently for ``seconds`` (each at
+    least once)."""
+    started = time.perf_counter()
+    deadline = started + seconds
 
-    async def client(n: int) -> None:
-        async with http_session(url) as session:
-            await call(session, tool, _vary(arguments, n))  # connect and warm up
-            await ready.wait()
-            await go.wait()
-            calls, deadline = 0, time.perf_counter() + seconds
-            while time.perf_counter() < deadline:
-                await call(session, tool, _vary(arguments, n + calls))
-                calls += 1
-            done.append((calls, time.perf_counter()))
+    async def client(n: int) -> tuple[int, float]:
+        calls = 0
+        while not calls or time.perf_counter() < deadline:
+            await call(sessions[n], tool, _vary(arguments, n + calls))
+            calls += 1
+        return calls, time.perf_counter()
 
-    async with asyncio.TaskGroup() as tasks:
-        for n in range(clients):
-            tasks.create_task(client(n))
-        await ready.wait()
-        started = time.perf_counter()
-        go.set()
+    done = await asyncio.gather(*(client(n) for n in range(len(sessions))))
     return sum(calls for calls, _ in done) / (max(end for _, end in done) - started)
 
 
@@ -94,21 +90,26 @@ async def run(clients: list[int], seconds: float, rounds: int) -> dict[str, dict
             await call(session, "insert_rows", {"table": "docs", "rows": rows_payload(1000)})
             await call(session, "semantic_search", _vary(CALLS["semantic_search"][1], 0))  # the embedder is loaded
         await settle(ours_proc)
-        for _ in range(rounds):
-            for n in clients:
-                for label, (tool, arguments) in CALLS.items():
-                    url = noop if tool == "noop" else ours
-                    rate = await throughput(url, tool, arguments, n, seconds)
-                    print(f"http: {label}, {n} clients: {rate:.0f} calls/s", flush=True)
-                    rates[label][n] += rate / rounds
+        for n in clients:
+            async with AsyncExitStack() as stack:
+                pools = {
+                    url: [await stack.enter_async_context(http_session(url)) for _ in range(n)] for url in (ours, noop)
+                }
+                for tool, arguments in CALLS.values():  # warm up every connection
+                    await throughput(pools[noop if tool == "noop" else ours], tool, arguments, 0)
+                for _ in range(rounds):
+                    for label, (tool, arguments) in CALLS.items():
+                        rate = await throughput(pools[noop if tool == "noop" else ours], tool, arguments, seconds)
+                        rates[label][n] += rate / rounds
+                print(f"http: {n} clients: " + ", ".join(f"{k} {v[n]:.0f}/s" for k, v in rates.items()), flush=True)
     return rates
 
 
 def main() -> None:
     cli = parser("http", __doc__)
     cli.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 16])
-    cli.add_argument("--seconds", type=float, default=4.0)
-    cli.add_argument("--rounds", type=int, default=2)
+    cli.add_argument("--seconds", type=float, default=1.5)
+    cli.add_argument("--rounds", type=int, default=6)
     opts = cli.parse_args()
     rates = asyncio.run(run(opts.clients, opts.seconds, opts.rounds))
     most = max(opts.clients)

@@ -65,7 +65,7 @@ def benches(size: str) -> list[Bench]:
             pick(
                 ["--clients", "1,2", "--seconds", "0.3", "--rounds", "1"],
                 [],
-                ["--clients", "1,2,4,8,16,32", "--seconds", "8"],
+                ["--clients", "1,2,4,8,16,32", "--seconds", "3", "--rounds", "10"],
             ),
         ),
         Bench("memory", "memory_bench.py", pick(["--rows", "200"], [], [])),
