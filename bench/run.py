@@ -97,7 +97,7 @@ def run_bench(bench: Bench, raw: Path) -> str | None:
     print(f"== {bench.name}: exit {done.returncode} after {time.monotonic() - started:.0f} s", flush=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
-        lines = done.stderr.strip().splitlines()
+        lines = done.stderr.replace(f"{ROOT}/", "").strip().splitlines()
         return f"exit {done.returncode}: {lines[-1] if lines else 'no message'}"
     return None if out.exists() else f"it wrote no {out.name}"
 
