@@ -6,6 +6,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+BENCH_ARGS ?=
 
 .PHONY: run stdio test lint bench clean
 
@@ -31,6 +32,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check server tests bench scripts
 	$(VENV)/bin/ruff format --check server tests bench scripts
 	$(VENV)/bin/mypy
+
+# the benchmark suite (bench/README.md): results, table and plots in bench/results/; BENCH_ARGS=--large for
+# bigger sizes and the 1M-row load. matplotlib draws the plots: a bench-only dependency, never a runtime one.
+bench: $(STAMP)
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q matplotlib
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

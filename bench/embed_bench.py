@@ -3,29 +3,25 @@
 Measures the load time (first load in this process, imports included, then reloads), the
 latency of one query sentence (median and p95 over ``--runs`` calls) and batched throughput
 (sentences/s for batches of 32, 64 and 128 over ``--sentences`` sentences of 8–20 words).
-Prints a summary and writes ``bench/results/embeddings.json`` (and ``embeddings.png`` when
-matplotlib is installed).
+Writes the result to ``--json-out`` (targets: < 10 ms for one sentence, ≥ 300 sentences/s batched).
 
     .venv/bin/python bench/embed_bench.py [--sentences 1000] [--runs 200] [--repeat 3]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import random
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
+from _common import measure, parser, target, write_result
 
 from deeplake_mcp.embeddings import LocalMiniLMEmbedder
 
-RESULTS = Path(__file__).parent / "results"
 BATCH_SIZES = (32, 64, 128)
 VOCABULARY = """
 the a of to and in for on with at by from about data table query vector search model server user
@@ -121,51 +117,27 @@ async def run(n_sentences: int, runs: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def plot(result: dict[str, Any], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    sizes = [str(row["batch_size"]) for row in result["throughput"]]
-    rates = [row["sentences_per_s"] for row in result["throughput"]]
-    single = 1000 / result["single_sentence"]["median_ms"]
-    ax.bar(["1 (query)", *sizes], [single, *rates], color=["#999999"] + ["#3b7dd8"] * len(sizes))
-    for x, rate in enumerate([single, *rates]):
-        ax.annotate(f"{rate:.0f}", (x, rate), ha="center", va="bottom", fontsize=8)
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("sentences / s")
-    ax.set_title(f"all-MiniLM-L6-v2 int8 ONNX, {result['environment']['cpus']} CPUs", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    result = anyio.run(run, args.sentences, args.runs, args.repeat)
-
-    RESULTS.mkdir(exist_ok=True)
-    tmp = RESULTS / "embeddings.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(RESULTS / "embeddings.json")
-
-    load, single = result["load"], result["single_sentence"]
-    print(f"{result['model']} on {result['environment']['cpus']} CPUs")
-    print(f"load: first {load['first_load_s']:.2f} s (imports included), reload {load['reload_median_s']:.2f} s")
-    print(f"one sentence: median {single['median_ms']:.2f} ms, p95 {single['p95_ms']:.2f} ms")
-    for row in result["throughput"]:
-        print(f"batch {row['batch_size']:>3}: {row['sentences_per_s']:.0f} sentences/s")
-    png = RESULTS / "embeddings.png"
-    print(f"plot: {png}" if plot(result, png) else "matplotlib not installed: no plot")
+    cli = parser("embed", __doc__)
+    cli.add_argument("--sentences", type=int, default=1000)
+    cli.add_argument("--runs", type=int, default=200)
+    cli.add_argument("--repeat", type=int, default=3)
+    opts = cli.parse_args()
+    result = anyio.run(run, opts.sentences, opts.runs, opts.repeat)
+    single = result["single_sentence"]
+    best = max(result["throughput"], key=lambda row: row["sentences_per_s"])
+    measures = [
+        measure("local embedder, first load (imports included)", result["load"]["first_load_s"], "s"),
+        measure("local embedder, one sentence, median", single["median_ms"], "ms", goal=target("value", "<=", 10)),
+        measure(
+            f"local embedder, batched (best: batch {best['batch_size']})",
+            best["sentences_per_s"],
+            "sentences/s",
+            goal=target("value", ">=", 300),
+        ),
+    ]
+    params = {"sentences": opts.sentences, "runs": opts.runs, "repeat": opts.repeat}
+    write_result(opts.json_out, "embed", params, measures, {"embedder": result})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Benchmark the SQL guard: median classification time for a typical query, a query with a
 384-dim vector literal, and the statements of the samples and the corpus.
 
-Run: ``.venv/bin/python bench/guard_bench.py``. Prints one line per measurement.
+Run: ``.venv/bin/python bench/guard_bench.py``. Prints one line per measurement and writes the
+``classify`` medians (target: < 0.5 ms for the typical query) to ``--json-out``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+from _common import Json, measure, parser, target, write_result
 
 from deeplake_mcp.guard import classify
 from deeplake_mcp.guard._catalog import catalog
@@ -59,12 +62,17 @@ def per_statement(sqls: list[str]) -> list[float]:
 
 
 def main() -> None:
+    opts = parser("guard", __doc__).parse_args()
     catalog()  # loaded once per process, on first use; not part of a check
+    measures: list[Json] = []
     for label, sql in [("typical query", TYPICAL), ("384-dim vector literal", VECTOR_384)]:
         print(f"{label} ({len(sql)} chars)")
         median_seconds(partial(classify, sql), repeat=5)  # warm-up
+        full = median_seconds(partial(classify, sql)) * 1e3
+        goal = target("value", "<=", 0.5) if sql is TYPICAL else None
+        measures.append(measure(f"SQL guard, {label} ({len(sql)} chars), median", full, "ms", goal=goal))
+        print(f"  {'classify (everything)':30} {full * 1e3:8.1f} us")
         stages: list[tuple[str, Callable[[], object]]] = [
-            ("classify (everything)", partial(classify, sql)),
             ("scanner masking only", partial(mask_literals, sql)),
             ("sqlparse side (with masking)", partial(analyse, sql, parse_tree=False)),
             ("parse tree only", partial(second_opinion, sql)),
@@ -79,6 +87,8 @@ def main() -> None:
             f"{label} ({len(sqls)} statements): median {statistics.median(times) * 1e6:.1f} us, "
             f"p90 {statistics.quantiles(times, n=10)[-1] * 1e6:.1f} us, max {max(times) * 1e3:.2f} ms"
         )
+        measures.append(measure(f"SQL guard, {label}, median per statement", statistics.median(times) * 1e3, "ms"))
+    write_result(opts.json_out, "guard", {}, measures, {})
 
 
 if __name__ == "__main__":

@@ -1,111 +1,119 @@
-"""Insert throughput of ``insert_rows`` on the embedded backend (issue: 10 000 × 384-dim in < 10 s).
+"""``insert_rows`` throughput by batch size, against the transport's floor and PostgreSQL's own loading.
 
-Runs the real MCP server in-process (the SDK's ``Client``), creates a table with a 384-dim vector
-column and inserts N rows through the ``insert_rows`` tool, several times. Prints a table and
-writes ``bench/results/insert.json`` (and ``insert.png`` when matplotlib is installed).
+Rows of the bench table (id, text, JSONB, a 384-dim vector). For each batch size (rows per call), in
+``--rounds`` interleaved rounds (the machine is shared), ``--rows`` rows are written three ways:
 
-    .venv/bin/python bench/insert_bench.py [--rows 10000] [--repeat 3]
+* **insert_rows**: our server (``deeplake-mcp serve``, embedded backend) spawned over stdio, SDK client;
+* **no-op tool**: the same calls with the same rows to ``bench/noop_server.py`` over stdio;
+* **binary COPY**: psycopg's ``COPY … FROM STDIN (FORMAT BINARY)`` straight into a table of the same
+  shape in the same embedded PostgreSQL (one connection, timed from the first row to the commit).
+
+Target (issue 13): insert_rows at ≥ 0.6× the no-op tool's rows/s for 10 000 × 384 in one call.
+
+    .venv/bin/python bench/insert_bench.py [--batches 100,1000,10000] [--rows 10000] [--rounds 2]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import random
-import statistics
-import tempfile
 import time
-import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
+import psycopg
+from _common import (
+    NOOP_CMD,
+    SERVER_CMD,
+    TABLE_DDL,
+    Json,
+    call,
+    measure,
+    parser,
+    postgres,
+    rows_payload,
+    server_env,
+    stdio_session,
+    target,
+    temp_data_dir,
+    write_result,
+)
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
-from deeplake_mcp.app import build_server
-from deeplake_mcp.settings import load_settings
-
-RESULTS = Path(__file__).parent / "results"
-
-
-def make_rows(n: int, dim: int) -> list[dict[str, Any]]:
-    rng = random.Random(7)
-    return [
-        {
-            "id": f"doc-{i}",
-            "content": f"chunk {i} of a document about topic {i % 97}",
-            "metadata": {"source": "bench", "n": i},
-            "embedding": [round(rng.gauss(0, 1), 6) for _ in range(dim)],
-        }
-        for i in range(n)
-    ]
-
-
-async def run(rows: int, dim: int, repeat: int) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="deeplake-bench-"))
-    settings = load_settings({"data_dir": data_dir, "backend": "local"}, environ={})
-    payload = make_rows(rows, dim)
-    timings: list[float] = []
-    async with Client(build_server(settings)) as client:
-        for _ in range(repeat):
-            table = f"bench_{uuid.uuid4().hex[:8]}"
-            created = await client.call_tool(
-                "execute_sql",
-                {
-                    "sql": f"CREATE TABLE {table} (id TEXT, content TEXT, metadata JSONB, embedding FLOAT4[]) "
-                    "USING deeplake"
-                },
-            )
-            assert not created.is_error, created.content
-            started = time.perf_counter()
-            result = await client.call_tool("insert_rows", {"table": table, "rows": payload})
-            timings.append(time.perf_counter() - started)
-            assert not result.is_error, result.content
-    return {
-        "rows": rows,
-        "dimensions": dim,
-        "seconds": timings,
-        "median_s": statistics.median(timings),
-        "rows_per_s": rows / statistics.median(timings),
-    }
+WORKSPACE = "default"
+TARGET_BATCH = 10_000
+OURS, NOOP, COPY = "insert_rows", "no-op tool", "binary COPY"
 
 
-def plot(result: dict[str, Any]) -> None:
-    try:
-        import matplotlib
+def copy_rows(conn: psycopg.Connection[Any], table: str, rows: list[Json]) -> None:
+    """Write ``rows`` with one binary COPY (its own transaction: the connection autocommits)."""
+    statement = sql.SQL("COPY {} (id, content, metadata, embedding) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(WORKSPACE, table)
+    )
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(["text", "text", "jsonb", "float4[]"])
+        for row in rows:
+            copy.write_row((row["id"], row["content"], Jsonb(row["metadata"]), row["embedding"]))
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no plot")
-        return
-    fig, ax = plt.subplots(figsize=(5, 3))
-    runs = range(1, len(result["seconds"]) + 1)
-    ax.bar(runs, result["seconds"], color="#3b7dd8")
-    ax.set_xticks(list(runs))
-    ax.axhline(10, color="red", linestyle="--", label="target 10 s")
-    ax.set_xlabel("run")
-    ax.set_ylabel("seconds")
-    ax.set_title(f"insert_rows: {result['rows']} rows × {result['dimensions']} dims (embedded)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(RESULTS / "insert.png", dpi=120)
+
+async def run(data_dir: Path, batches: list[int], rows: int, rounds: int) -> dict[int, dict[str, float]]:
+    """Rows/s of each way, by batch size."""
+    payloads = {b: rows_payload(b) for b in batches}
+    seconds: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    async with stdio_session(SERVER_CMD, server_env(data_dir)) as (ours, _), stdio_session(NOOP_CMD) as (noop, _):
+        for b in batches:
+            for table in (f"ours_{b}", f"copy_{b}"):
+                await call(ours, "execute_sql", {"sql": TABLE_DDL.format(table=table)})
+        with postgres(data_dir) as conn:
+            ways: dict[str, Callable[[int, list[Json]], Awaitable[object]]] = {
+                OURS: lambda b, batch: call(ours, "insert_rows", {"table": f"ours_{b}", "rows": batch}),
+                NOOP: lambda b, batch: call(noop, "noop", {"table": f"ours_{b}", "rows": batch}),
+                COPY: lambda b, batch: asyncio.to_thread(copy_rows, conn, f"copy_{b}", batch),
+            }
+            for _ in range(rounds):
+                for b in batches:
+                    print(f"insert: {max(1, rows // b)} × {b} rows", flush=True)
+                    for way, write in ways.items():
+                        started = time.perf_counter()
+                        for _ in range(max(1, rows // b)):
+                            await write(b, payloads[b])
+                        seconds[b][way] += time.perf_counter() - started
+    return {b: {way: rounds * max(1, rows // b) * b / s for way, s in ways.items()} for b, ways in seconds.items()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    result = asyncio.run(run(args.rows, args.dim, args.repeat))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "insert.json").write_text(json.dumps(result, indent=2))
-    print(
-        f"{result['rows']} rows × {result['dimensions']} dims: median {result['median_s']:.2f} s "
-        f"({result['rows_per_s']:.0f} rows/s); runs: {', '.join(f'{s:.2f}' for s in result['seconds'])}"
+    cli = parser("insert", __doc__)
+    cli.add_argument("--batches", type=lambda s: [int(x) for x in s.split(",")], default=[100, 1000, TARGET_BATCH])
+    cli.add_argument("--rows", type=int, default=10_000, help="rows per batch size and round")
+    cli.add_argument("--rounds", type=int, default=2)
+    opts = cli.parse_args()
+    with temp_data_dir("insert") as data_dir:
+        rates = asyncio.run(run(data_dir, opts.batches, opts.rows, opts.rounds))
+    measures = []
+    for b, rate in rates.items():
+        goal = target("ratio", ">=", 0.6) if b == TARGET_BATCH else None
+        name = f"insert_rows, {b} rows × 384 per call"
+        measures.append(measure(name, rate[OURS], "rows/s", reference=NOOP, reference_value=rate[NOOP], goal=goal))
+    largest = max(rates)
+    measures.append(
+        measure(
+            f"insert_rows, {largest} rows × 384 per call",
+            rates[largest][OURS],
+            "rows/s",
+            reference=COPY,
+            reference_value=rates[largest][COPY],
+        )
     )
-    plot(result)
+    series = {
+        "rows_per_s_by_batch": {
+            "batch_sizes": list(rates),
+            **{way: [round(rates[b][way], 1) for b in rates] for way in (OURS, NOOP, COPY)},
+        }
+    }
+    params = {"batches": opts.batches, "rows": opts.rows, "rounds": opts.rounds, "dimensions": 384}
+    write_result(opts.json_out, "insert", params, measures, series)
 
 
 if __name__ == "__main__":

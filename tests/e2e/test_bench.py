@@ -1,0 +1,51 @@
+"""The benchmark runner at tiny sizes writes a well-formed summary (its structure only: tests never judge timings)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+RUNNER = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+MEASURE_KEYS = {"name", "value", "unit", "reference", "reference_value", "ratio", "target", "met", "note"}
+
+
+def test_runner_writes_summary(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), "--tiny", "--only", "insert,calls", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["problems"] == {}
+    assert list(summary["benches"]) == ["insert", "calls"]
+    assert summary["machine"]["cpus"] >= 1
+    for name, result in summary["benches"].items():
+        assert result["bench"] == name and not result["earlier"]
+        assert (tmp_path / "raw" / f"{name}.json").exists()
+        assert result["measures"]
+        for m in result["measures"]:
+            assert set(m) == MEASURE_KEYS
+            assert isinstance(m["value"], int | float)
+            assert (m["ratio"] is None) == (m["reference_value"] is None)
+            assert (m["met"] is None) == (m["target"] is None)
+    insert = {(m["name"], m["reference"]) for m in summary["benches"]["insert"]["measures"]}
+    assert insert == {
+        ("insert_rows, 10 rows × 384 per call", "no-op tool"),
+        ("insert_rows, 50 rows × 384 per call", "no-op tool"),
+        ("insert_rows, 50 rows × 384 per call", "binary COPY"),
+    }
+
+    table = (tmp_path / "summary.md").read_text()
+    assert "| bench | measure | value | reference | reference value | ratio | target | met |" in table
+    assert "| calls | per-call overhead: p50 query − p50 no-op |" in table
+    for plot in summary["plots"]:
+        assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
