@@ -331,7 +331,6 @@ async def test_cloud_request_shape_and_rendering(fault: FaultServer, cloud: Clie
         "rows": [["a", 0.9], ["b", 0.5]],
         "row_count": 2,
         "truncated": False,
-        "note": None,
     }
     (seen,) = fault.seen
     assert (seen.method, seen.path) == TQL
