@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from npx import npx
 from processes import http_server
 
 pytestmark = pytest.mark.slow
@@ -135,20 +136,9 @@ def server_url(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def run_suite(node: Node, package: str, args: list[str], url: str, out: Path) -> dict[str, dict[str, str]]:
     """Run one leg; each scenario's checks as ``{check id: status}``."""
     env = {**os.environ, "PATH": f"{node.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    try:
-        done = subprocess.run(
-            [*node.npx, "--yes", package, "server", "--url", url, *args, "-o", str(out)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"{package} could not be fetched or run in time")
+    done = npx(package, "server", "--url", url, *args, "-o", str(out), env=env, command=node.npx)
     if not out.exists():
-        if re.search(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|network", done.stderr + done.stdout):
+        if re.search(r"EAI_AGAIN|ECONNREFUSED|ETIMEDOUT", done.stderr + done.stdout):
             pytest.skip("the npm registry is unreachable")
         raise AssertionError(f"the conformance suite did not run:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     results: dict[str, dict[str, str]] = {}

@@ -307,12 +307,21 @@ async def test_server_keeps_serving_after_bad_input(client: Client) -> None:
     assert (await call(client, "query", sql="SELECT 1 AS one"))["rows"] == [[1]]
 
 
-async def test_insert_rows_reports_progress(data_dir: Path) -> None:
-    progress: list[tuple[float, float | None, str | None]] = []
+Progress = list[tuple[float, float | None, str | None]]
+
+
+def progress_recorder() -> tuple[Progress, Any]:
+    """A list of the progress notifications of a call, and the callback that fills it."""
+    progress: Progress = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append((done, total, message))
 
+    return progress, on_progress
+
+
+async def test_insert_rows_reports_progress(data_dir: Path) -> None:
+    progress, on_progress = progress_recorder()
     async with Client(build_server(settings_for(data_dir))) as client:
         table = unique("progress")
         await call(client, "execute_sql", sql=f"CREATE TABLE {table} (n INT) USING deeplake")
@@ -324,11 +333,7 @@ async def test_insert_rows_reports_progress(data_dir: Path) -> None:
 
 
 async def test_progress_with_embedding_counts_texts_embedded_and_rows_inserted(data_dir: Path) -> None:
-    progress: list[tuple[float, float | None, str | None]] = []
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total, message))
-
+    progress, on_progress = progress_recorder()
     async with Client(build_server(settings_for(data_dir))) as client:
         table = unique("progress_embed")
         await call(client, "execute_sql", sql=f"CREATE TABLE {table} (t TEXT, e FLOAT4[]) USING deeplake")
