@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,7 +139,7 @@ async def test_a_shift_beyond_the_window_is_reported() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 200), st.integers(1, 25), st.randoms(use_true_random=False))
-def test_exactly_once_under_random_inserts_and_deletes(rows: int, size: int, rnd: random.Random) -> None:
+async def test_exactly_once_under_random_inserts_and_deletes(rows: int, size: int, rnd: random.Random) -> None:
     """Rows present for the whole walk are returned exactly once, whatever is added or removed around them."""
     original = [[i] for i in range(rows)]
     table = Table(list(original))
@@ -153,7 +152,7 @@ def test_exactly_once_under_random_inserts_and_deletes(rows: int, size: int, rnd
         if removable and rnd.random() < 0.5:
             del table.rows[rnd.choice(removable)]
 
-    seen, windows = anyio.run(walk, table, size, churn)
+    seen, windows = await walk(table, size, churn)
     assert not any(w.changed for w in windows)
     assert [row for row in seen if row < 10_000] == [row[0] for row in original]
     assert len(seen) == len(set(seen))
