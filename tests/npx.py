@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -13,13 +13,18 @@ INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 MCPB = "@anthropic-ai/mcpb@2.1.2"
 
 
-def npx(package: str, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``npx --yes package args…``; the test is skipped when npx is missing or the package cannot be fetched."""
-    if shutil.which("npx") is None:
-        pytest.skip("npx is not installed")
+def npx(
+    package: str, *args: str, env: Mapping[str, str] | None = None, command: Sequence[str] = ("npx",)
+) -> subprocess.CompletedProcess[str]:
+    """``npx --yes package args…``; the test is skipped when npx is missing or the package cannot be fetched.
+
+    ``command`` runs npx some other way (e.g. ``node npx-cli.js`` of a newer Node.js).
+    """
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} is not installed")
     try:
         done = subprocess.run(
-            ["npx", "--yes", package, *args],
+            [*command, "--yes", package, *args],
             env=dict(os.environ if env is None else env),
             capture_output=True,
             text=True,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ColumnInfo", "IndexInfo", "TableDescription"]
+__all__ = ["ColumnInfo", "IndexInfo", "TableDescription", "display_type"]
+
+
+def display_type(name: str) -> str:
+    """A column type as users write it: PostgreSQL's array type names (``_float4``) as ``float4[]``."""
+    if name.startswith("_") and len(name) > 1:
+        return f"{name[1:]}[]"
+    return name
 
 
 class ColumnInfo(BaseModel):

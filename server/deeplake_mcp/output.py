@@ -1,32 +1,155 @@
-"""Shape rows into results an assistant can read: bounded, compact, honest about truncation."""
+"""Shape rows into results an assistant can read: bounded, compact, framed as data, honest about truncation.
+
+A page of rows is rendered once for the model, as compact text:
+
+* a header line: how many rows, which ones, and whether more follow (with the cursor for the next page);
+* the rows between ``<untrusted-data-NONCE>`` tags (a random nonce per result, so a value cannot close the
+  frame): a tab-separated table when that is smaller and unambiguous, else JSON lines (one JSON array per
+  row, the first line the column names);
+* notes on what was shortened: wide cells are clipped with a ``…[+N chars]`` marker, long vectors are
+  abbreviated, and a page cut by the size budget says so.
+
+The same page is also the structured result (``RowsResult``), so applications get the values as data.
+Everything here is pure: no I/O, no clock.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-__all__ = ["RowsResult", "compact_json", "shape_rows"]
+__all__ = [
+    "CLIP_MARK",
+    "Limits",
+    "Page",
+    "RowsResult",
+    "compact_json",
+    "fit_page",
+    "frame",
+    "render_rows",
+    "shape_rows",
+]
 
+CLIP_MARK = "…[+{} chars]"
+"""What ends a clipped cell: how many characters were left out."""
 _VECTOR_PREVIEW = 4
 _MIN_VECTOR_TO_ABBREVIATE = 17
+_MIN_CELL_CHARS = 16
+_JSON_START = frozenset('-0123456789tfn[{"')
 
 
 class RowsResult(BaseModel):
-    """Rows of one statement, as compact as the data allows."""
+    """One page of the rows of a statement, as compact as the data allows."""
 
     columns: list[str]
     rows: list[list[Any]]
-    row_count: int = Field(description="rows included in this result")
-    truncated: bool = Field(description="true when the statement produced more rows than are included")
-    note: str | None = Field(None, description="what was shortened and how to get the rest")
+    row_count: int = Field(description="rows in this page")
+    truncated: bool = Field(description="true when more rows follow this page")
+    cursor: str | None = Field(None, description="pass back with the same arguments for the next page")
+    note: str | None = Field(None, description="what was shortened, and how to get the rest")
+    changed: bool | None = Field(
+        None, description="true when rows moved since the previous page: this page may repeat or miss rows"
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one page may hold: rows, characters of text in all, characters of one cell."""
+
+    max_rows: int
+    max_chars: int
+    max_cell_chars: int
+
+
+@dataclass
+class Page:
+    """The rows of one page as shown (clipped, vectors abbreviated), and what was shortened."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    originals: list[Sequence[Any]]
+    """The same rows as they came from the backend (for fingerprints), parallel to ``rows``."""
+    more: bool
+    """Rows exist after this page."""
+    budget_cut: bool = False
+    clipped: list[str] = field(default_factory=list)
+    cell_chars: int = 0
+    abbreviated: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the reader should know about how this page was shortened."""
+        notes = []
+        if self.budget_cut:
+            notes.append(
+                f"only {len(self.rows)} rows fit the size budget; select fewer or narrower columns to see more per page"
+            )
+        if self.clipped:
+            names = ", ".join(self.clipped)
+            notes.append(
+                f"cells of {names} longer than {self.cell_chars} characters are clipped (they end in "
+                f"{CLIP_MARK.format('N')}); select substr(col, {self.cell_chars + 1}, {self.cell_chars}) to read on"
+            )
+        if self.abbreviated:
+            notes.append(
+                "vectors in " + ", ".join(self.abbreviated) + " are abbreviated; select array_length(col, 1) "
+                "or slices like col[1:8] to inspect them"
+            )
+        return notes
 
 
 def compact_json(value: Any) -> str:
     """JSON without indentation or ASCII escaping: the fewest tokens for the same data."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fit_page(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    limits: Limits,
+    more_rows: bool = False,
+    render: Callable[[Page], str] | None = None,
+    abbreviate_vectors: bool = True,
+) -> tuple[Page, str]:
+    """The longest prefix of ``rows`` (at most ``limits.max_rows``) whose text fits ``limits.max_chars``.
+
+    ``render`` turns a page into the whole text the reader gets (header, framed rows, notes); the default
+    is the framed rows and notes alone. ``more_rows`` says rows exist beyond ``rows``. A page always holds
+    at least one row when there is one: when the first row alone is too wide, cells are clipped shorter.
+    """
+    render = render or _plain_render
+    names = [str(c) for c in columns]
+    candidates = list(rows[: limits.max_rows])
+    more = more_rows or len(rows) > limits.max_rows
+    cell_chars = limits.max_cell_chars
+    while True:
+        prepared = _prepare(names, candidates, cell_chars, abbreviate_vectors)
+        page, text = _longest_fitting(names, candidates, prepared, more, limits.max_chars, cell_chars, render)
+        if page.rows or not candidates or cell_chars <= _MIN_CELL_CHARS:
+            return page, text
+        cell_chars = max(_MIN_CELL_CHARS, cell_chars // 2)
+
+
+def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """The rows as a tab-separated table when that is smaller and unambiguous, else as JSON lines."""
+    lines = [compact_json(list(columns))] + [compact_json(list(row)) for row in rows]
+    as_json = "\n".join(lines)
+    table = _table(columns, rows)
+    return table if table is not None and len(table) < len(as_json) else as_json
+
+
+def frame(body: str) -> str:
+    """``body`` between ``<untrusted-data-NONCE>`` tags whose nonce does not occur in it."""
+    nonce = secrets.token_hex(3)
+    while nonce in body:
+        nonce = secrets.token_hex(3)
+    return f"<untrusted-data-{nonce}>\n{body}\n</untrusted-data-{nonce}>"
 
 
 def shape_rows(
@@ -37,37 +160,120 @@ def shape_rows(
     max_chars: int,
     more_rows: bool = False,
     abbreviate_vectors: bool = True,
+    max_cell_chars: int = 2_000,
 ) -> RowsResult:
-    """Cap ``rows`` at ``max_rows`` and at about ``max_chars`` of JSON.
-
-    ``more_rows`` says the caller already knows rows exist beyond ``rows`` (it fetched
-    ``max_rows + 1`` and passes them all, or the backend stopped early). Long numeric arrays
-    (embeddings) are shown as a short preview unless ``abbreviate_vectors`` is false.
-    """
-    truncated = more_rows or len(rows) > max_rows
-    kept = [list(row) for row in rows[:max_rows]]
-    abbreviated: set[str] = set()
-    if abbreviate_vectors:
-        for row in kept:
-            for i, cell in enumerate(row):
-                if _is_long_vector(cell):
-                    row[i] = _vector_preview(cell)
-                    abbreviated.add(columns[i] if i < len(columns) else str(i))
-    budget_cut = False
-    size = len(compact_json(list(columns))) + 2
-    for n, row in enumerate(kept):
-        size += len(compact_json(row)) + 1
-        if size > max_chars:
-            kept = kept[:n]
-            truncated = budget_cut = True
-            break
-    return RowsResult(
-        columns=list(columns),
-        rows=kept,
-        row_count=len(kept),
-        truncated=truncated,
-        note=_note(len(kept), truncated, budget_cut, sorted(abbreviated)),
+    """One page of ``rows`` within ``max_rows`` and about ``max_chars`` of text, as a structured result."""
+    page, _ = fit_page(
+        columns,
+        rows,
+        limits=Limits(max_rows, max_chars, max_cell_chars),
+        more_rows=more_rows,
+        abbreviate_vectors=abbreviate_vectors,
     )
+    return RowsResult(
+        columns=page.columns,
+        rows=page.rows,
+        row_count=len(page.rows),
+        truncated=page.more,
+        cursor=None,
+        note="; ".join(page.notes) or None,
+        changed=None,
+    )
+
+
+def _plain_render(page: Page) -> str:
+    return "\n".join([frame(render_rows(page.columns, page.rows)), *page.notes])
+
+
+@dataclass
+class _Prepared:
+    rows: list[list[Any]]
+    clipped: list[set[int]]
+    abbreviated: list[set[int]]
+    json_chars: list[int]
+    table_chars: list[int | None]
+
+
+def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbreviate: bool) -> _Prepared:
+    out = _Prepared([], [], [], [], [])
+    for row in rows:
+        shown, clipped, abbreviated = [], set(), set()
+        for i, cell in enumerate(row):
+            if abbreviate and _is_long_vector(cell):
+                cell = _vector_preview(cell)
+                abbreviated.add(i)
+            else:
+                cell, was_clipped = _clip(cell, cell_chars)
+                if was_clipped:
+                    clipped.add(i)
+            shown.append(cell)
+        out.rows.append(shown)
+        out.clipped.append(clipped)
+        out.abbreviated.append(abbreviated)
+        out.json_chars.append(len(compact_json(shown)) + 1)
+        cells = [_table_cell(cell) for cell in shown]
+        out.table_chars.append(None if None in cells else sum(len(c) for c in cells if c) + len(cells))
+    return out
+
+
+def _longest_fitting(
+    names: list[str],
+    originals: list[Sequence[Any]],
+    prepared: _Prepared,
+    more: bool,
+    budget: int,
+    cell_chars: int,
+    render: Callable[[Page], str],
+) -> tuple[Page, str]:
+    """The page of the first n prepared rows, n as large as the budget allows (the rendered text decides)."""
+
+    def page_of(n: int) -> Page:
+        def columns_of(marks: list[set[int]]) -> list[str]:
+            return sorted({names[i] if i < len(names) else str(i) for k in range(n) for i in marks[k]})
+
+        return Page(
+            columns=names,
+            rows=prepared.rows[:n],
+            originals=originals[:n],
+            more=more or n < len(originals),
+            budget_cut=n < len(originals),
+            clipped=columns_of(prepared.clipped),
+            abbreviated=columns_of(prepared.abbreviated),
+            cell_chars=cell_chars,
+        )
+
+    overhead = len(render(page_of(0)))
+    n, used_json, used_table, table_ok = 0, 0, 0, True
+    while n < len(prepared.rows):
+        used_json += prepared.json_chars[n]
+        chars = prepared.table_chars[n]
+        table_ok = table_ok and chars is not None
+        used_table += chars or 0
+        if overhead + (min(used_json, used_table) if table_ok else used_json) > budget:
+            break
+        n += 1
+    while True:
+        page = page_of(n)
+        text = render(page)
+        if len(text) <= budget or n == 0:
+            return page, text
+        excess = len(text) - budget
+        average = max(1, (len(text) - overhead) // max(n, 1))
+        n = max(0, n - max(1, excess // average))
+
+
+def _clip(cell: Any, limit: int) -> tuple[Any, bool]:
+    if isinstance(cell, str):
+        text = cell
+    elif isinstance(cell, dict | list):
+        text = compact_json(cell)
+        if len(text) <= limit:
+            return cell, False
+    else:
+        return cell, False
+    if len(text) <= limit:
+        return cell, False
+    return text[:limit] + CLIP_MARK.format(len(text) - limit), True
 
 
 def _is_long_vector(cell: Any) -> bool:
@@ -83,21 +289,37 @@ def _vector_preview(cell: list[Any]) -> str:
     return f"<vector dim={len(cell)}: {head}, …>"
 
 
-def _note(kept: int, truncated: bool, budget_cut: bool, abbreviated: list[str]) -> str | None:
-    parts = []
-    if budget_cut:
-        parts.append(
-            f"only the first {kept} rows fit the size budget; select fewer or narrower columns, "
-            "aggregate, or add WHERE/LIMIT"
-        )
-    elif truncated:
-        parts.append(
-            f"more rows exist than the {kept} shown; aggregate, add WHERE/LIMIT, or page with "
-            "ORDER BY … LIMIT … OFFSET …"
-        )
-    if abbreviated:
-        parts.append(
-            "vectors in " + ", ".join(abbreviated) + " are abbreviated; select array_length(col, 1) "
-            "or slices like col[1:8] to inspect them"
-        )
-    return "; ".join(parts) or None
+def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str | None:
+    lines = []
+    for row in (list(columns), *rows):
+        cells = [_table_cell(cell) for cell in row]
+        if None in cells:
+            return None
+        lines.append("\t".join(c for c in cells if c is not None))
+    return "\n".join(lines)
+
+
+def _table_cell(cell: Any) -> str | None:
+    """A cell as a table shows it, or None when the table would make it ambiguous (JSON lines then)."""
+    if cell is None:
+        return "NULL"
+    if isinstance(cell, bool | int | float):
+        return compact_json(cell)
+    if isinstance(cell, dict | list):
+        return compact_json(cell)
+    text = cell if isinstance(cell, str) else str(cell)
+    if text == "NULL" or text != text.strip() or _reads_as_json(text):
+        return None
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        return None
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _reads_as_json(text: str) -> bool:
+    if not text or text[0] not in _JSON_START:
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

@@ -106,7 +106,10 @@ class Settings(BaseModel):
     backend: Backend = Field(Backend.AUTO, description="auto, cloud or local")
     max_rows: int = Field(100, ge=1, le=10_000, description="rows returned by query tools at most")
     max_result_chars: int = Field(
-        40_000, ge=1_000, le=2_000_000, description="size budget of one tool result in characters"
+        20_000, ge=1_000, le=2_000_000, description="size budget of one tool result's text, in characters"
+    )
+    max_cell_chars: int = Field(
+        2_000, ge=16, le=1_000_000, description="characters of one value shown at most; longer ones are clipped"
     )
     query_timeout: float = Field(60.0, gt=0, le=3600, description="seconds a query may run")
     transport: Literal["stdio", "http"] = Field("stdio", description="stdio or http")

@@ -119,7 +119,7 @@ async def test_describe_table(client: Client) -> None:
     )
     desc = await call(client, "describe_table", table=table)
     columns = {c["name"]: c for c in desc["columns"]}
-    assert columns["embedding"]["type"] == "_float4"
+    assert columns["embedding"]["type"] == "float4[]"  # as users write it, not PostgreSQL's _float4
     assert columns["embedding"]["vector_dimension"] == 3
     assert columns["meta"]["type"] == "jsonb"
     assert desc["row_count"] == 3
@@ -134,7 +134,6 @@ async def test_query_rows_and_exact_truncation(client: Client) -> None:
         "rows": [["a", "en"], ["b", "en"], ["c", "de"]],
         "row_count": 3,
         "truncated": False,
-        "note": None,
     }
     cut = await call(client, "query", sql=f"SELECT id FROM {table} ORDER BY id;", max_rows=2)
     assert cut["rows"] == [["a"], ["b"]] and cut["truncated"] is True
@@ -308,12 +307,21 @@ async def test_server_keeps_serving_after_bad_input(client: Client) -> None:
     assert (await call(client, "query", sql="SELECT 1 AS one"))["rows"] == [[1]]
 
 
-async def test_insert_rows_reports_progress(data_dir: Path) -> None:
-    progress: list[tuple[float, float | None, str | None]] = []
+Progress = list[tuple[float, float | None, str | None]]
+
+
+def progress_recorder() -> tuple[Progress, Any]:
+    """A list of the progress notifications of a call, and the callback that fills it."""
+    progress: Progress = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append((done, total, message))
 
+    return progress, on_progress
+
+
+async def test_insert_rows_reports_progress(data_dir: Path) -> None:
+    progress, on_progress = progress_recorder()
     async with Client(build_server(settings_for(data_dir))) as client:
         table = unique("progress")
         await call(client, "execute_sql", sql=f"CREATE TABLE {table} (n INT) USING deeplake")
@@ -321,7 +329,27 @@ async def test_insert_rows_reports_progress(data_dir: Path) -> None:
         result = await client.call_tool("insert_rows", {"table": table, "rows": rows}, progress_callback=on_progress)
         assert payload(result)["batches"] == 3
     assert [p[0] for p in progress] == [1000, 2000, 2500]
-    assert progress[-1][1] == 2500
+    assert {p[1] for p in progress} == {2500}  # the total counts rows: 2,500 of them, not 5,000
+
+
+async def test_progress_with_embedding_counts_texts_embedded_and_rows_inserted(data_dir: Path) -> None:
+    progress, on_progress = progress_recorder()
+    async with Client(build_server(settings_for(data_dir))) as client:
+        table = unique("progress_embed")
+        await call(client, "execute_sql", sql=f"CREATE TABLE {table} (t TEXT, e FLOAT4[]) USING deeplake")
+        rows = [{"t": f"text number {i}"} for i in range(300)]
+        args = {"table": table, "rows": rows, "embed": {"e": "t"}}
+        payload(await client.call_tool("insert_rows", args, progress_callback=on_progress))
+    assert {p[1] for p in progress} == {600}  # 300 texts embedded + 300 rows inserted
+    assert progress[-1][0] == 600 and [p[0] for p in progress] == sorted(p[0] for p in progress)
+    assert any("embedded" in (p[2] or "") for p in progress) and "inserted 300 of 300 rows" in (progress[-1][2] or "")
+
+
+async def test_array_types_display_as_users_write_them(client: Client) -> None:
+    table = unique("typed")
+    await call(client, "execute_sql", sql=f"CREATE TABLE {table} (v FLOAT4[], tags TEXT[], n INT8[]) USING deeplake")
+    desc = await call(client, "describe_table", table=table)
+    assert [c["type"] for c in desc["columns"]] == ["float4[]", "text[]", "int8[]"]
 
 
 async def test_search_sees_schema_changes_made_through_the_server(client: Client) -> None:

@@ -41,6 +41,7 @@ class CallerAccess:
         self._policy = policy
         self._scope_map = settings.oauth_scopes
         self._admin = settings.admin_tools
+        self._cloud = settings.effective_backend == "cloud"
         self._require_token = settings.transport == "http" and settings.http_auth_enabled
         self._needs = {
             "tools/call": {spec.name: spec.needs for spec in visible_tools(policy, admin=self._admin)},
@@ -60,7 +61,7 @@ class CallerAccess:
         if ctx.method == "tools/list" and isinstance(result, dict):
             visible = {spec.name: spec for spec in visible_tools(caller, admin=self._admin)}
             tools = [
-                {**tool, "annotations": _wire(annotations_for(visible[tool["name"]], caller))}
+                {**tool, "annotations": _wire(annotations_for(visible[tool["name"]], caller, cloud=self._cloud))}
                 for tool in result["tools"]
                 if tool["name"] in visible
             ]

@@ -33,7 +33,9 @@ class ToolSpec:
 
     ``needs`` is the least class the tool requires to be useful (the tool is hidden when the
     policy does not allow it); ``open_ended`` tools run whatever SQL the policy allows, so
-    they can reach the policy's highest class.
+    they can reach the policy's highest class. ``remote`` tools talk to the Deep Lake service (the
+    managed cloud, an open world, on the cloud backend); ``data`` tools return database values, which
+    their results frame as data.
     """
 
     fn: Callable[..., Any]
@@ -41,6 +43,8 @@ class ToolSpec:
     needs: StatementClass
     open_ended: bool = False
     admin: bool = False
+    remote: bool = True
+    data: bool = False
 
     @property
     def name(self) -> str:
@@ -48,18 +52,20 @@ class ToolSpec:
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    ToolSpec(list_workspaces, "List workspaces", StatementClass.READ),
-    ToolSpec(list_tables, "List tables", StatementClass.READ),
-    ToolSpec(describe_table, "Describe a table", StatementClass.READ),
-    ToolSpec(query, "Run a read-only SQL query", StatementClass.READ),
-    ToolSpec(semantic_search, "Semantic search", StatementClass.READ),
-    ToolSpec(tql_query, "Run a TQL query (Tensor Database)", StatementClass.READ),
+    ToolSpec(list_workspaces, "List workspaces", StatementClass.READ, data=True),
+    ToolSpec(list_tables, "List tables", StatementClass.READ, data=True),
+    ToolSpec(describe_table, "Describe a table", StatementClass.READ, data=True),
+    ToolSpec(query, "Run a read-only SQL query", StatementClass.READ, data=True),
+    ToolSpec(semantic_search, "Semantic search", StatementClass.READ, data=True),
+    ToolSpec(tql_query, "Run a TQL query (Tensor Database)", StatementClass.READ, data=True),
     ToolSpec(insert_rows, "Insert rows", StatementClass.WRITE),
-    ToolSpec(upload_file, "Create a table from a CSV/JSON file", StatementClass.WRITE),
-    ToolSpec(execute_sql, "Execute a write statement", StatementClass.WRITE, open_ended=True),
-    ToolSpec(server_info, "Server info", StatementClass.READ),
-    ToolSpec(manage_workspaces, "Manage workspaces", StatementClass.WRITE, open_ended=True, admin=True),
-    ToolSpec(manage_members, "Manage organisation members", StatementClass.WRITE, open_ended=True, admin=True),
+    ToolSpec(upload_file, "Create a table from a CSV/JSON file", StatementClass.WRITE, data=True),
+    ToolSpec(execute_sql, "Execute a write statement", StatementClass.WRITE, open_ended=True, data=True),
+    ToolSpec(server_info, "Server info", StatementClass.READ, remote=False),
+    ToolSpec(manage_workspaces, "Manage workspaces", StatementClass.WRITE, open_ended=True, admin=True, data=True),
+    ToolSpec(
+        manage_members, "Manage organisation members", StatementClass.WRITE, open_ended=True, admin=True, data=True
+    ),
 )
 
 
@@ -71,15 +77,19 @@ def visible_tools(policy: Policy, *, admin: bool = False) -> list[ToolSpec]:
     return [spec for spec in TOOLS if policy.allows(spec.needs) and (admin or not spec.admin)]
 
 
-def annotations_for(spec: ToolSpec, policy: Policy) -> ToolAnnotations:
-    """MCP hints derived from the same policy the SQL guard enforces."""
+def annotations_for(spec: ToolSpec, policy: Policy, *, cloud: bool = False) -> ToolAnnotations:
+    """MCP hints derived from the same policy the SQL guard enforces.
+
+    ``cloud``: the server talks to the managed Deep Lake service, an open world the server does not own
+    (``openWorldHint``); the embedded backend is a closed one.
+    """
     reach = max(policy.allowed_classes) if spec.open_ended else spec.needs
     return ToolAnnotations(
         title=spec.title,
         read_only_hint=reach is StatementClass.READ,
         destructive_hint=reach >= StatementClass.DESTRUCTIVE,
         idempotent_hint=reach is StatementClass.READ,
-        open_world_hint=False,
+        open_world_hint=cloud and spec.remote,
     )
 
 

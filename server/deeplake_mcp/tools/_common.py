@@ -26,6 +26,7 @@ from deeplake_mcp.runtime import Runtime
 __all__ = [
     "SQL",
     "Ctx",
+    "CursorArg",
     "Dialect",
     "Name",
     "WorkspaceArg",
@@ -53,7 +54,11 @@ def _printable(name: str) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
 """A workspace, table or column name as the agent passes it: 1-255 characters, no control characters."""
-WorkspaceArg = Annotated[Name | None, Field(description="workspace id; the server's default workspace when omitted")]
+WorkspaceArg = Annotated[Name | None, Field(description="workspace id (default: the server's)")]
+CursorArg = Annotated[
+    str | None,
+    Field(max_length=4096, description="the cursor of a truncated result: the same call with it gives the next page"),
+]
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _SEMICOLON = "ASCII_59"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeError
-from deeplake_mcp.descriptions import ColumnInfo, IndexInfo, TableDescription
+from deeplake_mcp.descriptions import ColumnInfo, IndexInfo, TableDescription, display_type
+from deeplake_mcp.output import Limits, Page, fit_page, frame, render_rows
+from deeplake_mcp.paging import Cursor, args_digest, make_cursor
+from deeplake_mcp.results import Paging, position, tool_result
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
-from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, fetch_table, runtime, tool_error
+from deeplake_mcp.tools._common import Ctx, CursorArg, Name, WorkspaceArg, fetch_table, runtime, tool_error
 
 __all__ = [
     "describe",
@@ -39,7 +44,9 @@ class TableInfo(BaseModel):
 
 class TableList(BaseModel):
     workspace: str
-    tables: list[TableInfo]
+    tables: list[TableInfo] = Field(description="in name order")
+    truncated: bool = Field(False, description="true when more tables follow this page")
+    cursor: str | None = Field(None, description="pass back with the same arguments for the next page")
 
 
 async def list_workspaces(ctx: Ctx) -> WorkspaceList:
@@ -55,18 +62,50 @@ async def list_workspaces(ctx: Ctx) -> WorkspaceList:
     )
 
 
-async def list_tables(ctx: Ctx, workspace: WorkspaceArg = None) -> TableList:
-    """List the tables of a workspace with their row counts."""
+async def list_tables(
+    ctx: Ctx, workspace: WorkspaceArg = None, cursor: CursorArg = None
+) -> Annotated[CallToolResult, TableList]:
+    """List the tables of a workspace, by name, with their row counts."""
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
+    paging = Paging("list_tables", "l", args_digest(ws))
+    after = position(cursor, paging)
     try:
         tables = await rt.client.list_tables(ws)
     except DeepLakeError as exc:
         raise await tool_error(rt, exc, workspace=ws) from exc
-    return TableList(
-        workspace=ws,
-        tables=[TableInfo(table_name=t.table_name, row_count=t.row_count) for t in tables],
+    rows = sorted([t.table_name, t.row_count] for t in tables if after is None or t.table_name > (after.key or ""))
+    limits = Limits(rt.settings.max_rows * 10, rt.settings.max_result_chars, rt.settings.max_cell_chars)
+    page, text = fit_page(["table_name", "row_count"], rows, limits=limits, render=_tables_text(ws, paging))
+    return tool_result(
+        TableList(
+            workspace=ws,
+            tables=[TableInfo(table_name=name, row_count=count) for name, count in page.originals],
+            truncated=page.more,
+            cursor=_tables_cursor(page, paging),
+        ),
+        text,
     )
+
+
+def _tables_cursor(page: Page, paging: Paging) -> str | None:
+    """Keyset: the next page lists the tables named after the last one shown."""
+    if not page.more or not page.originals:
+        return None
+    return make_cursor(paging.kind, paging.digest, Cursor(offset=len(page.rows), key=str(page.originals[-1][0])))
+
+
+def _tables_text(workspace: str, paging: Paging) -> Callable[[Page], str]:
+    def render(page: Page) -> str:
+        n = len(page.rows)
+        header = f"{n} table{'' if n == 1 else 's'} in workspace {workspace}"
+        cursor = _tables_cursor(page, paging)
+        if cursor is not None:
+            header += f', truncated; next page: the same call with cursor="{cursor}"'
+        body = frame(render_rows(page.columns, page.rows)) if page.rows else ""
+        return "\n".join(line for line in (header, body, *(f"note: {n}" for n in page.notes)) if line)
+
+    return render
 
 
 async def describe_table(
@@ -104,7 +143,7 @@ async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:
         columns=[
             ColumnInfo(
                 name=c.name,
-                type=c.type,
+                type=display_type(c.type),
                 nullable=c.nullable,
                 default=c.default,
                 vector_dimension=dimensions.get(c.name),

@@ -52,6 +52,7 @@ async def server_info(ctx: Ctx) -> ServerInfo:
         limits={
             "max_rows": rt.settings.max_rows,
             "max_result_chars": rt.settings.max_result_chars,
+            "max_cell_chars": rt.settings.max_cell_chars,
             "query_timeout_s": rt.settings.query_timeout,
             "insert_rows_per_call": MAX_ROWS_PER_CALL,
             "insert_rows_per_batch": CHUNK_ROWS,

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from deeplake_mcp import audit
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
-from deeplake_mcp.output import RowsResult, shape_rows
+from deeplake_mcp.output import Limits, RowsResult
+from deeplake_mcp.paging import args_digest, window
+from deeplake_mcp.results import Paging, page_result, position
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import (
     Ctx,
+    CursorArg,
     Name,
     WorkspaceArg,
     known_names,
@@ -74,7 +78,8 @@ async def semantic_search(
     vector_column: Annotated[
         Name | None, Field(description="vector column to rank by; found automatically when the table has one")
     ] = None,
-) -> RowsResult:
+    cursor: CursorArg = None,
+) -> Annotated[CallToolResult, RowsResult]:
     """Find the rows most relevant to `query` (text) or `vector`, best first, with a `score` column.
 
     Text is embedded by the server; ranking is cosine similarity on the table's vector column (higher is
@@ -82,6 +87,9 @@ async def semantic_search(
     """
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
+    arguments = (ws, table, query, vector, k, filter, columns, text_column, hybrid_weight, vector_column)
+    paging = Paging("semantic_search", "v", args_digest(*arguments))
+    after = position(cursor, paging)
     if query is None and vector is None:
         raise ToolError("Give `query` (text to search for) or `vector` (a query embedding).")
     if hybrid_weight is not None and text_column is None:
@@ -107,12 +115,20 @@ async def semantic_search(
             ranking = _vector_ranking(vec_col, qvec)
     where = ranking.needs + (f" AND ({filter})" if filter is not None else "")
     select = ", ".join([*(quote_ident(c) for c in shown), f"{ranking.score} AS score"])
-    sql = f"SELECT {select} FROM {qualified(ws, table)} WHERE {where} ORDER BY score DESC LIMIT {k}"
-    try:
-        result = await rt.client.query(ws, sql, ranking.params, timeout_ms=timeout_ms(rt), read_only=True)
-    except DeepLakeError as exc:
-        raise await tool_error(rt, exc, workspace=ws, table=table) from exc
-    return shape_rows(result.columns, result.rows, max_rows=k, max_chars=rt.settings.max_result_chars)
+    ranked = f"SELECT {select} FROM {qualified(ws, table)} WHERE {where} ORDER BY score DESC"
+
+    async def fetch(offset: int, limit: int) -> tuple[list[str], list[list[Any]]]:
+        """Rows ``offset`` … of the top ``k`` (a page never reaches past them)."""
+        count = max(0, min(limit, k - offset))
+        sql = f"{ranked} LIMIT {count}" + (f" OFFSET {offset}" if offset else "")
+        try:
+            result = await rt.client.query(ws, sql, ranking.params, timeout_ms=timeout_ms(rt), read_only=True)
+        except DeepLakeError as exc:
+            raise await tool_error(rt, exc, workspace=ws, table=table) from exc
+        return result.columns, result.rows
+
+    limits = Limits(k, rt.settings.max_result_chars, rt.settings.max_cell_chars)
+    return page_result(await window(fetch, after, k), limits=limits, paging=paging)
 
 
 def vector_literal(vector: list[float]) -> str:
