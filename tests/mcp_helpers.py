@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import httpx
 import httpx2
 from mcp import Client
@@ -16,6 +18,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
 from deeplake_mcp.settings import Settings, load_settings
+
+T = TypeVar("T")
 
 
 def settings_for(data_dir: Path, **flags: Any) -> Settings:
@@ -63,3 +67,9 @@ async def bearer_client(url: str, token: str, mode: str) -> AsyncIterator[Client
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
     async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
         yield client
+
+
+def run_in_new_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``anyio.run`` in a thread of its own: pytest's anyio runner may own this thread's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import httpx
+import psycopg
 import pytest
 from mcp import Client
 
@@ -117,9 +118,10 @@ async def test_a_cancelled_insert_leaves_whole_batches_only(data_dir: Path, afte
 
 
 async def _is_running(data_dir: Path, tag: str) -> bool:
-    if not (data_dir / "pg" / "postmaster.pid").exists():  # the server may still be starting PostgreSQL
+    try:
+        return await running_count(data_dir, tag) > 0
+    except (OSError, IndexError, psycopg.OperationalError):  # the server is still starting PostgreSQL
         return False
-    return await running_count(data_dir, tag) > 0
 
 
 async def _is_gone(data_dir: Path, tag: str) -> bool:

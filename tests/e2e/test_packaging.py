@@ -20,13 +20,13 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import anyio
 import pytest
 
 from client_snippets import Target, code_blocks, printed_targets, tool_names
 from data_dirs import reachable
 from dockerfile import env as image_env
 from dockerfile import instructions
+from mcp_helpers import run_in_new_loop
 from npx import MCPB, npx
 from processes import free_port, wait_for
 
@@ -98,7 +98,7 @@ def test_the_installed_server_passes_its_health_check_and_lists_its_tools(
         probe = json.loads(healthcheck.split(" CMD ", 1)[1])
         assert subprocess.run(probe, env=env, timeout=30, check=False).returncode == 0
         target = Target("Dockerfile", "image", url=url, headers=(("Authorization", f"Bearer {TOKEN}"),))
-        assert {"query", "tql_query", "insert_rows"} <= anyio.run(tool_names, target, {}, tmp_path / "client.log")
+        assert {"query", "tql_query", "insert_rows"} <= run_in_new_loop(tool_names, target, {}, tmp_path / "client.log")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -146,7 +146,7 @@ def test_the_bundle_entry_point_serves_the_manifests_tools(bundle: Path, data_di
     target = Target(
         "manifest.json", "bundle", command=(sys.executable, str(bundle / manifest["server"]["entry_point"]))
     )
-    names = anyio.run(tool_names, target, env, tmp_path / "stderr.log")
+    names = run_in_new_loop(tool_names, target, env, tmp_path / "stderr.log")
     assert names == {tool["name"] for tool in manifest["tools"]}
 
 
@@ -180,4 +180,4 @@ def test_the_readme_install_command_gives_a_working_server(tool: str, data_dir: 
     desktop = next(t for t in targets if t.source == "printed Claude Desktop")
     assert Path(desktop.command[0]).is_relative_to(home / "tools")  # the tool's own environment
     shell = env | {"DEEPLAKE_MCP_DATA_DIR": str(data_dir), "DEEPLAKE_MCP_EMBEDDER": "none"}
-    assert "tql_query" in anyio.run(tool_names, desktop, shell, tmp_path / "stderr.log")
+    assert "tql_query" in run_in_new_loop(tool_names, desktop, shell, tmp_path / "stderr.log")

@@ -23,6 +23,7 @@ from data_dirs import reachable
 from deeplake_mcp.local import LocalBackend, PostgresSetupError, create_app
 from deeplake_mcp.local._postgres import SYSTEM_USER, EmbeddedPostgres, socket_dir_for
 from local_api_helpers import query_error, rows, run
+from mcp_helpers import run_in_new_loop
 
 pytestmark = pytest.mark.anyio
 
@@ -121,7 +122,7 @@ def test_kill_9_then_the_next_start_and_stop_leave_no_postmaster(new_data_dir: P
         async with LocalBackend(new_data_dir) as backend:
             assert backend.ready
 
-    anyio.run(start_and_stop)
+    run_in_new_loop(start_and_stop)
     assert wait_gone(pid)
     assert not (new_data_dir / "pg" / "postmaster.pid").exists()
 

@@ -184,3 +184,23 @@ async def test_vector_columns_rank_through_their_own_hnsw_index(client: Client) 
             got = await ids(client, f"SELECT id FROM {table} ORDER BY emb {operator} {text_vector(q)} LIMIT 10")
             found += len(set(nearest(data, q, distance)) & set(got))
         assert found / (QUERIES * 10) >= 0.98, operator
+
+
+async def test_later_pages_of_a_vector_query_use_the_index_too(client: Client, data_dir: Path) -> None:
+    data, queries = dataset()
+    table = unique("pages")
+    await load(client, table, "FLOAT4[]", data)
+    await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (emb DESC)")
+    companion = f"{table}_idx_dl_hnsw_"
+    sql = f"SELECT id FROM {table} ORDER BY emb <#> {array(queries[0])} LIMIT 30"
+    first = await call(client, "query", sql=sql, max_rows=10)
+    scans = await index_scans(data_dir, companion + "%")
+    got = [row[0] for row in first["rows"]]
+    cursor = first.get("cursor")
+    while cursor:
+        page = await call(client, "query", sql=sql, max_rows=10, cursor=cursor)
+        got += [row[0] for row in page["rows"]]
+        cursor = page.get("cursor")
+    assert len(got) == len(set(got)) == 30
+    assert len(set(nearest(data, queries[0], cosine_distance, k=30)) & set(got)) >= 29
+    assert await index_scans(data_dir, companion + "%", before=scans) > scans  # pages 2 and 3 ranked by the index

@@ -120,14 +120,15 @@ def plan_vector_search(root: ast.Node, params: Sequence[JSON]) -> VectorSearch |
     select = root.query if isinstance(root, ast.ExplainStmt) else root
     if not isinstance(select, ast.SelectStmt):
         return None
-    inner = _wrapped(select)
+    inner = _wrapped(select, params)
     if inner is not None:
         select = inner
     return _search(root, select, params, explain=explain)
 
 
-def _wrapped(outer: ast.SelectStmt) -> ast.SelectStmt | None:
-    """The SELECT inside `SELECT * FROM (<select>) AS q LIMIT n`, given the wrapper's LIMIT if it has none."""
+def _wrapped(outer: ast.SelectStmt, params: Sequence[JSON]) -> ast.SelectStmt | None:
+    """The SELECT inside `SELECT * FROM (<select>) AS q LIMIT n [OFFSET m]`, with the wrapper's window merged
+    into its own (a page of the `query` tool is such a window)."""
     targets = outer.targetList or ()
     from_clause = outer.fromClause or ()
     if (
@@ -139,17 +140,37 @@ def _wrapped(outer: ast.SelectStmt) -> ast.SelectStmt | None:
         or from_clause[0].lateral
         or outer.whereClause is not None
         or outer.sortClause
-        or outer.limitOffset is not None
         or outer.limitOption != LimitOption.LIMIT_OPTION_COUNT
         or not _simple(outer)
     ):
         return None
     inner = from_clause[0].subquery
-    if not isinstance(inner, ast.SelectStmt):
+    if not isinstance(inner, ast.SelectStmt) or not inner.sortClause:
         return None
-    if inner.limitOption == LimitOption.LIMIT_OPTION_DEFAULT and inner.sortClause:
-        inner.limitCount, inner.limitOption = outer.limitCount, LimitOption.LIMIT_OPTION_COUNT
+    window = _merged_window(outer, inner, params)
+    if window is None:
+        return None
+    limit, offset = window
+    inner.limitCount, inner.limitOption = expr(str(limit)), LimitOption.LIMIT_OPTION_COUNT
+    inner.limitOffset = expr(str(offset)) if offset else None
+    outer.limitOffset = None  # the inner window holds it now
     return inner
+
+
+def _merged_window(outer: ast.SelectStmt, inner: ast.SelectStmt, params: Sequence[JSON]) -> tuple[int, int] | None:
+    """``(limit, offset)`` for the inner SELECT that gives the rows the wrapper would, or None."""
+    outer_bounds = _bounds(outer, params)
+    if outer_bounds is None:
+        return None
+    outer_limit, outer_offset = outer_bounds
+    if inner.limitOption == LimitOption.LIMIT_OPTION_DEFAULT and inner.limitOffset is None:
+        return outer_limit, outer_offset
+    inner_bounds = _bounds(inner, params)
+    if inner_bounds is None or inner.limitOption != LimitOption.LIMIT_OPTION_COUNT:
+        return None
+    inner_limit, inner_offset = inner_bounds
+    limit = min(outer_limit, inner_limit - outer_offset)
+    return (limit, inner_offset + outer_offset) if limit >= 1 else None
 
 
 def _is_star(node: object) -> bool:
