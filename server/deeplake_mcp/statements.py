@@ -8,13 +8,14 @@ from urllib.parse import quote
 
 from pglast.parser import ParseError, scan
 
-__all__ = ["MAX_SHAPE_CHARS", "shape", "tagged"]
+__all__ = ["MAX_SHAPE_CHARS", "shape", "split_tag", "tagged"]
 
 MAX_SHAPE_CHARS = 4096
 _LITERALS = frozenset({"SCONST", "USCONST", "BCONST", "XCONST", "ICONST", "FCONST"})
 _COMMENTS = frozenset({"C_COMMENT", "SQL_COMMENT"})
 _NUMBER_ARRAY = re.compile(r"\bARRAY\s*\[[-+0-9.eE,\s]*\]", re.IGNORECASE)  # inline vectors: one step, not 384
 _PLACEHOLDER_RUN = re.compile(r"\?(?:\s*,\s*\?){2,}")
+_TAG = re.compile(r"\n/\*[a-z_]+='[A-Za-z0-9_.~%-]*'(?:,[a-z_]+='[A-Za-z0-9_.~%-]*')*\*/\Z")
 
 
 def shape(sql: str) -> str | None:
@@ -52,3 +53,14 @@ def tagged(sql: str, fields: Mapping[str, str | None]) -> str:
     """
     pairs = ",".join(f"{key}='{quote(value, safe='')}'" for key, value in sorted(fields.items()) if value)
     return f"{sql}\n/*{pairs}*/" if pairs else sql
+
+
+def split_tag(sql: str) -> tuple[str, str]:
+    """``(statement, tag)``: a SQLCommenter tag as ``tagged`` appends it, split off the end (``""`` if none).
+
+    The tag differs on every call (it names the request), so whoever caches work per statement text keys it
+    on the statement. The split is exact only for a statement that is complete on its own (which parsing it
+    confirms): then the tag is a comment, and nothing else.
+    """
+    match = _TAG.search(sql)
+    return (sql[: match.start()], match.group(0)) if match else (sql, "")

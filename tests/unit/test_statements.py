@@ -10,7 +10,9 @@ import pytest
 from pglast.parser import parse_sql_json
 
 from deeplake_mcp.guard import classify
-from deeplake_mcp.statements import MAX_SHAPE_CHARS, shape, tagged
+from deeplake_mcp.local import _compile
+from deeplake_mcp.local._compile import compile_sql
+from deeplake_mcp.statements import MAX_SHAPE_CHARS, shape, split_tag, tagged
 
 CORPUS = Path(__file__).with_name("guard_cases.jsonl")
 TAG = {"application": "deeplake-mcp", "session": "p1-abc", "tool": "query", "request_id": "7"}
@@ -78,3 +80,18 @@ def test_tagging_changes_neither_the_guard_nor_the_parse_tree() -> None:
         if original.cls.label != "never":
             before = _without_locations(json.loads(parse_sql_json(sql)))
             assert _without_locations(json.loads(parse_sql_json(with_tag))) == before, sql
+
+
+def test_split_tag_takes_back_exactly_what_tagged_added() -> None:
+    sql = "SELECT 1 -- a comment of the agent's own"
+    tag_fields = {"application": "deeplake-mcp", "request_id": "7", "tool": "query", "session": "a/b*c"}
+    assert split_tag(tagged(sql, tag_fields)) == (sql, tagged(sql, tag_fields)[len(sql) :])
+    for untagged in ("SELECT 1 /* tool='query' */", "SELECT '\n/*tool=''x''*/'", "SELECT 1\n/*tool='a b'*/"):
+        assert split_tag(untagged) == (untagged, "")
+
+
+def test_tagged_statements_share_one_compiled_plan() -> None:
+    first = compile_sql(tagged("SELECT 41 + 1", {"request_id": "1"}))
+    second = compile_sql(tagged("SELECT 41 + 1", {"request_id": "2"}))
+    assert first.sql.endswith("request_id='1'*/") and second.sql.endswith("request_id='2'*/")
+    assert len(_compile._cache) and ("SELECT 41 + 1", ()) in _compile._cache

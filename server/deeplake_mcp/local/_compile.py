@@ -31,6 +31,7 @@ from decimal import Decimal
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 
+from deeplake_mcp.statements import split_tag
 from deeplake_mcp.vector_text import is_vector_text, lift, vector_shape
 
 from ._ann import VectorSearch, plan_vector_search
@@ -69,11 +70,18 @@ _cache: OrderedDict[Hashable, Plan] = OrderedDict()
 
 
 def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
-    """Compile one statement (see the module docstring); QueryError when it cannot run here."""
-    lifted = lift(sql, len(params))
+    """Compile one statement (see the module docstring); QueryError when it cannot run here.
+
+    A SQLCommenter tag at the end (the server's, new on every call) is set aside while compiling, so
+    the cache still serves the statement, and goes back onto what runs.
+    """
+    statement, tag = split_tag(sql)
+    lifted = lift(statement, len(params))
     if lifted is None:
-        return _compile(sql, list(params), len(params))
-    return _compile(lifted.text, [*params, *lifted.vectors], len(params))
+        plan = _compile(statement, list(params), len(params))
+    else:
+        plan = _compile(lifted.text, [*params, *lifted.vectors], len(params))
+    return replace(plan, sql=plan.sql + tag) if tag else plan
 
 
 def _compile(text: str, values: list[JSON], lifted: int) -> Plan:
