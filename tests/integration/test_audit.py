@@ -104,7 +104,7 @@ async def test_one_line_per_statement_without_values(client: Client, audit_file:
     assert "WHERE body = ? OR id = $1 LIMIT ?" in query[0]["statement"]
     assert drop == [drop[0]] and drop[0]["statement"] == f"DROP TABLE {table}" and drop[0]["duration_ms"] is None
     assert len(delete) == 1 and delete[0]["statement"] == f"DELETE FROM {table} WHERE id = ?"
-    assert "<#> ARRAY[?]::float4[]" in search[-1]["statement"] and "body <> ?" in search[-1]["statement"]
+    assert "<#> $1::float4[]" in search[-1]["statement"] and "body <> ?" in search[-1]["statement"]  # vector: a param
     assert search[-1]["rows"] == 2 and {line["verdict"] for line in search[:-1]} == {"server"}
     assert refused_filter[-1]["statement"] == "pg_sleep(?) IS NULL"
     sessions = {line["session"] for lines in requests for line in lines}

@@ -204,3 +204,18 @@ async def test_later_pages_of_a_vector_query_use_the_index_too(client: Client, d
     assert len(got) == len(set(got)) == 30
     assert len(set(nearest(data, queries[0], cosine_distance, k=30)) & set(got)) >= 29
     assert await index_scans(data_dir, companion + "%", before=scans) > scans  # pages 2 and 3 ranked by the index
+
+
+async def test_semantic_search_ranks_through_the_companion(client: Client, data_dir: Path) -> None:
+    data, queries = dataset()
+    table = unique("search")
+    await load(client, table, "FLOAT4[]", data)
+    await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (emb DESC)")
+    companion = f"{table}_idx_dl_hnsw_"
+    scans = await index_scans(data_dir, companion + "%")
+    found = 0
+    for q in queries:
+        result = await call(client, "semantic_search", table=table, vector=q, k=10, columns=["id"])
+        found += len(set(nearest(data, q, cosine_distance)) & {row[0] for row in result["rows"]})
+    assert found / (QUERIES * 10) >= 0.98
+    assert await index_scans(data_dir, companion + "%", before=scans) > scans

@@ -112,7 +112,7 @@ async def semantic_search(
         if text is not None and keyword_weight > 0.0:
             ranking = _hybrid_ranking(vec_col, text, qvec, _keywords(query), keyword_weight)
         else:
-            ranking = _vector_ranking(vec_col, qvec)
+            ranking = _vector_ranking(vec_col, qvec, as_param=rt.backend == "local")
     where = ranking.needs + (f" AND ({filter})" if filter is not None else "")
     select = ", ".join([*(quote_ident(c) for c in shown), f"{ranking.score} AS score"])
     ranked = f"SELECT {select} FROM {qualified(ws, table)} WHERE {where} ORDER BY score DESC"
@@ -144,9 +144,14 @@ def rt_embedder_name(rt: Runtime) -> str:
     return f"the query embedding ({rt.embedder.name})" if rt.embedder else "the query embedding"
 
 
-def _vector_ranking(column: str, qvec: list[float]) -> _Ranking:
+def _vector_ranking(column: str, qvec: list[float], *, as_param: bool) -> _Ranking:
+    """Cosine similarity to ``qvec``; on the embedded backend the vector goes as a param (no 384 numbers to scan
+    in the text, and one cached plan for every query vector)."""
     col = quote_ident(column)
-    return _Ranking(f"{col} <#> {vector_literal(qvec)}", f"array_length({col}, 1) > 0", [])
+    literal = vector_literal(qvec)  # checks the vector either way
+    if as_param:
+        return _Ranking(f"{col} <#> $1::float4[]", f"array_length({col}, 1) > 0", [list(map(float, qvec))])
+    return _Ranking(f"{col} <#> {literal}", f"array_length({col}, 1) > 0", [])
 
 
 def _keyword_ranking(column: str, keywords: str) -> _Ranking:
