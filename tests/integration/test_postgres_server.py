@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -62,6 +63,19 @@ async def test_socket_is_private_also_for_a_long_data_dir(tmp_path: Path) -> Non
         # No TCP listener: the server's only door is that socket.
         listening = {c.laddr.port for c in psutil.net_connections("tcp") if c.pid == postmaster_pid(long_dir)}
         assert listening == set()
+
+
+async def test_socket_falls_back_to_tmp_when_the_temp_dir_is_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_temp = reachable(tmp_path) / ("t" * 90)
+    long_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_temp))
+    long_dir = tmp_path / ("d" * 110)
+    async with LocalBackend(long_dir) as backend:
+        socket_dir = running_socket_dir(long_dir)
+        assert socket_dir.parent == Path("/tmp") and (socket_dir / ".s.PGSQL.5432").is_socket()
+        assert backend.created_at is not None
 
 
 async def test_a_squatted_socket_dir_is_refused(tmp_path: Path) -> None:

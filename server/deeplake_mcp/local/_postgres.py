@@ -292,17 +292,38 @@ class EmbeddedPostgres:
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             detail = lines[-1] if lines else f"exit code {done.returncode}"
-            where = f"; see {self.pgdata / 'log'}" if program == "pg_ctl" else ""
-            raise PostgresSetupError(f"{program} failed: {detail}{where}")
+            if program == "pg_ctl":
+                log_file = self.pgdata / "log"
+                detail = _last_fatal(log_file) or detail
+                detail += f"; see {log_file}"
+            raise PostgresSetupError(f"{program} failed: {detail}")
 
 
 def socket_dir_for(pgdata: Path, uid: int) -> Path:
     """Where the server of ``pgdata`` (run by ``uid``) puts its socket: in ``pgdata`` when the path fits a
-    socket address, else in ``<temp dir>/deeplake-mcp-<uid>-<hash of pgdata>``."""
-    if len(os.fsencode(pgdata / _SOCKET_NAME)) <= _MAX_SOCKET_PATH:
+    socket address, else in ``<temp dir>/deeplake-mcp-<uid>-<hash of pgdata>``, with ``/tmp`` as the temp
+    dir when ``$TMPDIR`` is itself too long."""
+    if _fits(pgdata):
         return pgdata
-    digest = hashlib.sha256(os.fsencode(pgdata)).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"deeplake-mcp-{uid}-{digest}"
+    name = f"deeplake-mcp-{uid}-{hashlib.sha256(os.fsencode(pgdata)).hexdigest()[:16]}"
+    in_temp = Path(tempfile.gettempdir()) / name
+    return in_temp if _fits(in_temp) else Path("/tmp") / name
+
+
+def _last_fatal(log_file: Path) -> str | None:
+    """The last FATAL message in the server's log (why it did not start), if any."""
+    try:
+        with log_file.open("rb") as f:
+            f.seek(max(0, log_file.stat().st_size - 65536))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    fatal = [line.split("FATAL:", 1)[1].strip() for line in tail.splitlines() if "FATAL:" in line]
+    return fatal[-1] if fatal else None
+
+
+def _fits(socket_dir: Path) -> bool:
+    return len(os.fsencode(socket_dir / _SOCKET_NAME)) <= _MAX_SOCKET_PATH
 
 
 class _Handles:
