@@ -16,6 +16,7 @@ Everything here is pure: no I/O, no clock.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ class Page:
 
 def compact_json(value: Any) -> str:
     """JSON without indentation or ASCII escaping: the fewest tokens for the same data."""
+    kind = type(value)
+    if kind is int or kind is bool or (kind is float and math.isfinite(value)):  # what json.dumps writes, faster
+        return "true" if value is True else "false" if value is False else repr(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 

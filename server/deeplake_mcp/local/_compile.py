@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 _AT_INDEX = re.compile(r", at index \d+$")
 _SCALARS = (str, int, float, Decimal, bool, type(None))
+_NUMBER_TYPES = frozenset({int, float, Decimal})  # by exact type: bool (an int subclass) is not a number here
 _VECTOR = "vector"
 
 
@@ -119,17 +120,13 @@ def _param_keys(values: list[JSON], lifted: int) -> tuple[Hashable, ...] | None:
         if i >= lifted or is_vector_text(value):
             assert isinstance(value, str)
             keys.append((_VECTOR, *vector_shape(value)))
-        elif isinstance(value, list) and value and all(_is_number(item) for item in value):
+        elif isinstance(value, list) and value and {type(item) for item in value} <= _NUMBER_TYPES:
             keys.append((_VECTOR, len(value), all(item == 0 for item in value)))
         elif isinstance(value, _SCALARS):
             keys.append((type(value), value))
         else:
             return None
     return tuple(keys)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _reusable(plan: Plan, keys: tuple[Hashable, ...]) -> bool:

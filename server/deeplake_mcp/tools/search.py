@@ -133,11 +133,17 @@ async def semantic_search(
 
 def vector_literal(vector: list[float]) -> str:
     """``ARRAY[…]::float4[]`` written inline (the form every Deep Lake backend accepts)."""
+    return "ARRAY[" + ",".join(map(repr, checked_vector(vector))) + "]::float4[]"
+
+
+def checked_vector(vector: list[float]) -> list[float]:
+    """The query vector as floats; refused when empty or not finite, with what to pass instead."""
     if not vector:
         raise ToolError("`vector` is empty; pass the query embedding as a list of numbers.")
-    if not all(math.isfinite(x) for x in vector):
+    floats = list(map(float, vector))
+    if not all(map(math.isfinite, floats)):
         raise ToolError("`vector` contains NaN or infinity; pass finite numbers only.")
-    return "ARRAY[" + ",".join(map(repr, map(float, vector))) + "]::float4[]"
+    return floats
 
 
 def rt_embedder_name(rt: Runtime) -> str:
@@ -148,10 +154,9 @@ def _vector_ranking(column: str, qvec: list[float], *, as_param: bool) -> _Ranki
     """Cosine similarity to ``qvec``; on the embedded backend the vector goes as a param (no 384 numbers to scan
     in the text, and one cached plan for every query vector)."""
     col = quote_ident(column)
-    literal = vector_literal(qvec)  # checks the vector either way
     if as_param:
-        return _Ranking(f"{col} <#> $1::float4[]", f"array_length({col}, 1) > 0", [list(map(float, qvec))])
-    return _Ranking(f"{col} <#> {literal}", f"array_length({col}, 1) > 0", [])
+        return _Ranking(f"{col} <#> $1::float4[]", f"array_length({col}, 1) > 0", [checked_vector(qvec)])
+    return _Ranking(f"{col} <#> {vector_literal(qvec)}", f"array_length({col}, 1) > 0", [])
 
 
 def _keyword_ranking(column: str, keywords: str) -> _Ranking:
