@@ -84,7 +84,7 @@ async def open_runtime(
     backend = settings.effective_backend
     async with AsyncExitStack() as stack:
         if backend == "local":
-            from deeplake_mcp.local import LocalBackend, create_app
+            from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
 
             local = LocalBackend(
                 settings.data_dir,
@@ -92,6 +92,7 @@ async def open_runtime(
                 postgres_admin_url=reveal(settings.postgres_admin_url),
             )
             app: ASGIApp = create_app(local)
+            opened: anyio.Event | None = None
             if start_in_background:
                 opened = anyio.Event()
                 tasks = await stack.enter_async_context(anyio.create_task_group())
@@ -102,6 +103,7 @@ async def open_runtime(
                 await stack.enter_async_context(local)
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             common: dict[str, Any] = {"transport": transport, "timeouts": timeouts}
+            queries = {"query_handler": in_process_queries(local, opened)}
             api_url = tensordb_url = LOCAL_API_URL
         else:
             assert settings.api_key is not None
@@ -112,8 +114,9 @@ async def open_runtime(
                 "timeouts": timeouts,
             }
             api_url, tensordb_url = settings.api_url, settings.tensordb_url
+            queries = {}
         trail = stack.enter_context(open_trail(settings.audit_log, backend=backend, access=settings.access.value))
-        client = AuditedClient(base_url=api_url, trail=trail, **common)
+        client = AuditedClient(base_url=api_url, trail=trail, **common, **queries)
         tensordb = AuditedTensorDB(base_url=tensordb_url, trail=trail, **common)
         await stack.enter_async_context(client)
         await stack.enter_async_context(tensordb)

@@ -8,6 +8,7 @@ from deeplake_mcp.deeplake._config import (
     DEFAULT_TIMEOUTS,
     NO_RETRIES,
     READ_ONLY_HEADER,
+    QueryHandler,
     RetryPolicy,
     Timeouts,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "Organization",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "QueryHandler",
     "QueryResult",
     "RateLimitError",
     "RetryPolicy",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from deeplake_mcp.retries import RetryPolicy
 
@@ -42,3 +44,7 @@ COPY_MEDIA_TYPE = "application/vnd.postgresql.copy-binary"
 READ_ONLY_HEADER = "X-Deeplake-Read-Only"
 """Request header (value ``true``) marking a query that only reads: the embedded API then runs it in a
 READ ONLY transaction; the managed API ignores it."""
+
+QueryHandler: TypeAlias = Callable[[str, dict[str, Any], bool], Awaitable[tuple[int, Any]]]
+"""The query route of an API in the same process, as a function: ``(workspace, body, read_only)`` to
+``(status, decoded answer)``; a client given one calls it instead of sending ``POST …/tables/query``."""

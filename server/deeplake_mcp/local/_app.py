@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -46,16 +47,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deeplake_mcp.asgi_security import BearerAuth, BodyLimit, HostCheck
-from deeplake_mcp.deeplake import COPY_MEDIA_TYPE, READ_ONLY_HEADER
+from deeplake_mcp.deeplake import COPY_MEDIA_TYPE, READ_ONLY_HEADER, QueryHandler
 from deeplake_mcp.guard import StatementClass, classify
 
 from ._backend import LocalBackend
 from ._catalog import USER_EMAIL, USER_ID, USER_NAME, Catalog
-from ._errors import InvalidRequest, LocalAPIError, Unavailable, error_response
-from ._executor import DEFAULT_TIMEOUT_MS
+from ._errors import InvalidRequest, LocalAPIError, Unavailable, envelope, error_response
+from ._executor import DEFAULT_TIMEOUT_MS, QueryResult
 from ._tensordb import tql_query
 
-__all__ = ["Exposure", "create_app"]
+__all__ = ["Exposure", "create_app", "in_process_queries", "run_query"]
 
 log = logging.getLogger(__name__)
 
@@ -272,16 +273,41 @@ async def drop_table(request: Request) -> Response:
 
 async def query(request: Request) -> Response:
     body = await _json_object(request)
+    workspace = request.path_params["workspace"]
+    return JSONResponse(await run_query(_backend(request), workspace, body, says_read_only=_says_read_only(request)))
+
+
+async def run_query(
+    backend: LocalBackend, workspace: str, body: dict[str, Any], *, says_read_only: bool
+) -> QueryResult:
+    """What `POST /workspaces/{workspace}/tables/query` does with its decoded body (and the read-only header)."""
     params = body.get("params")
     if params is None:
         params = []
     elif not isinstance(params, list):
         raise InvalidRequest("params must be an array")
     text = _query_text(body)
-    result = await _backend(request).query(
-        request.path_params["workspace"], text, params, _timeout_ms(body), read_only=_reads_only(request, text)
-    )
-    return JSONResponse(result)
+    read_only = _reads_only(says_read_only, text)
+    return await backend.query(workspace, text, params, _timeout_ms(body), read_only=read_only)
+
+
+def in_process_queries(backend: LocalBackend, opened: anyio.Event | None = None) -> QueryHandler:
+    """The query route as a function, for a client in the same process: no HTTP, no JSON, the same answers.
+
+    With ``opened``, a call waits until the backend is open (as requests to the app do in the runtime).
+    """
+
+    async def handle(workspace: str, body: dict[str, Any], read_only: bool) -> tuple[int, Any]:
+        if opened is not None:
+            await opened.wait()
+        try:
+            return 200, await run_query(backend, workspace, body, says_read_only=read_only)
+        except LocalAPIError as exc:
+            return exc.status_code, exc.envelope()
+        except Exception as exc:  # a bug: logged, answered as the app answers one
+            return 500, _internal_error(f"POST /workspaces/{workspace}/tables/query", exc)
+
+    return handle
 
 
 async def query_batch(request: Request) -> Response:
@@ -290,8 +316,9 @@ async def query_batch(request: Request) -> Response:
     if not isinstance(params_batch, list) or not all(isinstance(params, list) for params in params_batch):
         raise InvalidRequest("params_batch is required and must be an array of arrays")
     text = _query_text(body)
+    read_only = _reads_only(_says_read_only(request), text)
     row_count = await _backend(request).query_batch(
-        request.path_params["workspace"], text, params_batch, _timeout_ms(body), read_only=_reads_only(request, text)
+        request.path_params["workspace"], text, params_batch, _timeout_ms(body), read_only=read_only
     )
     return JSONResponse({"columns": [], "rows": [], "row_count": row_count})
 
@@ -327,9 +354,9 @@ def _catalog(request: Request) -> Catalog:
     return _backend(request).catalog
 
 
-def _reads_only(request: Request, sql: str) -> bool:
+def _reads_only(says_read_only: bool, sql: str) -> bool:
     """Whether the statement runs READ ONLY: the caller says it reads, or the SQL guard classes it a read."""
-    return _says_read_only(request) or classify(sql).cls is StatementClass.READ
+    return says_read_only or classify(sql).cls is StatementClass.READ
 
 
 def _says_read_only(request: Request) -> bool:
@@ -429,7 +456,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse(_internal_error(f"{request.method} {request.url.path}", exc), status_code=500)
+
+
+def _internal_error(request: str, exc: Exception) -> dict[str, str]:
     """A bug: logged with its traceback under the request id the answer carries, and no detail in the answer."""
     request_id = str(uuid.uuid4())
-    log.error("%s %s failed (request id %s)", request.method, request.url.path, request_id, exc_info=exc)
-    return error_response(500, "INTERNAL_ERROR", "internal error in the local Deep Lake API", request_id=request_id)
+    log.error("%s failed (request id %s)", request, request_id, exc_info=exc)
+    return envelope("INTERNAL_ERROR", "internal error in the local Deep Lake API", request_id=request_id)

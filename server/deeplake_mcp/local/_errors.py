@@ -29,6 +29,10 @@ class LocalAPIError(Exception):
     def response(self, **extra: str) -> JSONResponse:
         return error_response(self.status_code, self.code, self.message, **extra)
 
+    def envelope(self) -> dict[str, str]:
+        """The body of :meth:`response`."""
+        return envelope(self.code, self.message)
+
 
 class InvalidRequest(LocalAPIError):
     status_code = 400
@@ -64,5 +68,9 @@ def error_response(
     status_code: int, code: str, message: str, *, request_id: str | None = None, **extra: str
 ) -> JSONResponse:
     """`{"error", "code", "request_id"}` with the given request id or a fresh uuid4 (plus any ``extra`` fields)."""
-    body = {"error": message, "code": code, "request_id": request_id or str(uuid.uuid4()), **extra}
-    return JSONResponse(body, status_code=status_code)
+    return JSONResponse(envelope(code, message, request_id=request_id, **extra), status_code=status_code)
+
+
+def envelope(code: str, message: str, *, request_id: str | None = None, **extra: str) -> dict[str, str]:
+    """Deep Lake's error body: `{"error", "code", "request_id"}` (a fresh uuid4 unless given), plus ``extra``."""
+    return {"error": message, "code": code, "request_id": request_id or str(uuid.uuid4()), **extra}

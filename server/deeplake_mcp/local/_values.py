@@ -19,6 +19,7 @@ from ._errors import InvalidRequest
 
 # Request bodies parse floats as Decimal (see _app), so params keep every digit they were sent with.
 JSON: TypeAlias = bool | int | float | Decimal | str | list["JSON"] | dict[str, "JSON"] | None
+_NOT_FINITE = "params must be finite numbers: JSON has no NaN or infinity (send 'NaN' as text to mean it)"
 
 
 def to_param(value: JSON) -> str | None:
@@ -36,7 +37,10 @@ def to_param(value: JSON) -> str | None:
 
 def _array_literal(items: list[JSON]) -> str:
     if set(map(type, items)) <= {int, float, Decimal}:  # a vector: nothing to quote
-        return "{" + ",".join(map(str, items)) + "}"
+        numbers = ",".join(map(str, items))
+        if "n" in numbers or "N" in numbers:  # nan, inf, NaN, Infinity: no finite number's text has an n
+            raise InvalidRequest(_NOT_FINITE)
+        return "{" + numbers + "}"
     return "{" + ",".join(_array_element(item) for item in items) + "}"
 
 
@@ -57,6 +61,8 @@ def _text(value: bool | int | float | Decimal | str | dict[str, JSON]) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, default=float)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequest(_NOT_FINITE)
     return str(value)
 
 

@@ -1,0 +1,100 @@
+"""The query route called in-process (`in_process_queries`, what deeplake-mcp's own client uses on the embedded
+backend) answers exactly as `POST …/tables/query` over HTTP: the same rows, the same typed errors and messages,
+the same READ ONLY rule; and it refuses params JSON cannot carry (NaN, infinity) on both paths."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from deeplake_mcp.deeplake import BadRequestError, DeepLakeAPIError, DeepLakeClient, DeepLakeError, NotFoundError
+from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
+
+pytestmark = pytest.mark.anyio
+
+TABLE = "CREATE TABLE items (id INT, name TEXT, score FLOAT8, tags TEXT[], emb FLOAT4[], meta JSONB) USING deeplake"
+INSERT = "INSERT INTO items VALUES ($1, $2, $3, $4, $5, $6)"
+ROWS: list[list[Any]] = [
+    [1, "apple", 0.5, ["fruit", "red"], [0.1, 0.2, 0.3], {"quote": 'he said "hi"'}],
+    [2, "kale", None, [], [1e-7, -2.5, 3.0], {"n": 1.25}],
+    [3, "naïve café", 12345678901234.5, ["a,b", 'q"x'], [0.0, 0.0, 1.0], None],
+]
+
+
+@pytest.fixture
+async def clients(local_backend: LocalBackend) -> AsyncIterator[tuple[DeepLakeClient, DeepLakeClient]]:
+    """(over HTTP in-process, by the query handler) on the same backend."""
+    transport = httpx.ASGITransport(app=create_app(local_backend))
+    async with (
+        DeepLakeClient(base_url="http://deeplake.local", transport=transport) as over_http,
+        DeepLakeClient(
+            base_url="http://deeplake.local", transport=transport, query_handler=in_process_queries(local_backend)
+        ) as direct,
+    ):
+        yield over_http, direct
+
+
+async def failure(client: DeepLakeClient, *args: Any, **kwargs: Any) -> DeepLakeError:
+    with pytest.raises(DeepLakeError) as caught:
+        await client.query(*args, **kwargs)
+    return caught.value
+
+
+async def test_same_rows_and_same_errors(clients: tuple[DeepLakeClient, DeepLakeClient], ws: str) -> None:
+    over_http, direct = clients
+    await direct.query(ws, TABLE)
+    for row in ROWS:
+        written = await direct.query(ws, INSERT, row)
+        assert written.row_count == 1
+    reads = [
+        ("SELECT * FROM items ORDER BY id", None),
+        ("SELECT id, emb <#> $1::float4[] AS score FROM items ORDER BY score DESC LIMIT 2", [[0.1, 0.2, 0.3]]),
+        ("SELECT meta->>'quote', $1::numeric, $2::text FROM items WHERE id = 1", [0.1, "x"]),
+    ]
+    for sql, params in reads:
+        assert (await direct.query(ws, sql, params)).model_dump() == (
+            await over_http.query(ws, sql, params)
+        ).model_dump()
+    assert (await direct.query(ws, "SELECT count(*) FROM items")).rows == [[3]]
+
+    cases: list[tuple[tuple[Any, ...], dict[str, Any], type[DeepLakeError]]] = [
+        ((ws, "SELECT nope FROM items"), {}, BadRequestError),  # PostgreSQL's error
+        ((ws, "SELECT 1", [1]), {}, BadRequestError),  # more params than the statement takes
+        (("no_such_workspace", "SELECT 1"), {}, NotFoundError),
+        ((ws, "INSERT INTO items (id) VALUES (9)"), {"read_only": True}, BadRequestError),  # READ ONLY holds
+    ]
+    for args, kwargs, expected in cases:
+        in_process, via_http = await failure(direct, *args, **kwargs), await failure(over_http, *args, **kwargs)
+        assert type(in_process) is expected and type(via_http) is expected, (in_process, via_http)
+        assert isinstance(in_process, DeepLakeAPIError) and isinstance(via_http, DeepLakeAPIError)
+        assert in_process.request_id and str(in_process).replace(in_process.request_id, "") == str(via_http).replace(
+            via_http.request_id or "", ""
+        )
+    assert "read-only transaction" in str(
+        await failure(direct, ws, "INSERT INTO items (id) VALUES (9)", read_only=True)
+    )
+    assert (await direct.query(ws, "SELECT count(*) FROM items WHERE id = 9")).rows == [[0]]
+    # JSON carries no NaN or infinity (httpx will not send them); in-process they are refused the same way.
+    for params in ([float("nan")], [[1.0, float("inf")]]):
+        refused = await failure(direct, ws, "SELECT $1", params)
+        assert isinstance(refused, BadRequestError) and "finite" in str(refused)
+
+
+async def test_a_call_waits_until_the_backend_is_open(local_backend: LocalBackend, ws: str) -> None:
+    opened = anyio.Event()
+    handle = in_process_queries(local_backend, opened)
+    answers: list[tuple[int, Any]] = []
+
+    async def call() -> None:
+        answers.append(await handle(ws, {"query": "SELECT 1"}, True))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(call)
+        await anyio.sleep(0.05)
+        assert answers == []
+        opened.set()
+    assert answers == [(200, {"columns": ["?column?"], "rows": [[1]], "row_count": 1})]
