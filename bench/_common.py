@@ -180,7 +180,14 @@ def rows_payload(n: int, dim: int = DIM, seed: int = 7) -> list[Json]:
 
 @contextmanager
 def temp_data_dir(prefix: str) -> Iterator[Path]:
-    """A new temporary data directory for the embedded PostgreSQL of a run, removed afterwards."""
+    """A new temporary data directory for the embedded PostgreSQL of a run, removed afterwards (kept, and its
+    path printed, when ``DEEPLAKE_BENCH_KEEP=1``: to look into a result with psql or EXPLAIN)."""
+    if os.environ.get("DEEPLAKE_BENCH_KEEP") == "1":
+        path = Path(tempfile.mkdtemp(prefix=f"deeplake-bench-{prefix}-"))
+        path.chmod(0o755)  # as root, PostgreSQL's own user must reach it
+        print(f"keeping the data directory {path}", flush=True)
+        yield path
+        return
     with tempfile.TemporaryDirectory(prefix=f"deeplake-bench-{prefix}-", ignore_cleanup_errors=True) as path:
         yield Path(path)
 

@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from deeplake_mcp.embeddings._base import EmbeddingError, check_query, check_texts
 from deeplake_mcp.embeddings._batcher import MicroBatcher
+from deeplake_mcp.memory import release_soon
 
 __all__ = ["LocalMiniLMEmbedder"]
 
@@ -76,6 +77,7 @@ class LocalMiniLMEmbedder:
             batch = await anyio.to_thread.run_sync(encode, [items[i] for i in chunk], limiter=self._cpu)
             for i, vector in zip(chunk, batch, strict=True):
                 vectors[i] = vector
+        release_soon(collect=False)  # the activations' memory, freed by onnxruntime, back to the system
         return vectors
 
     async def embed_query(self, text: str) -> list[float]:
@@ -84,6 +86,7 @@ class LocalMiniLMEmbedder:
 
     async def warm_up(self) -> None:
         await self._model()
+        release_soon(collect=False)  # what loading the model allocated and freed
 
     async def aclose(self) -> None:
         self._closed = True
