@@ -22,8 +22,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from data_dirs import reachable
 from deeplake_mcp.local import LocalBackend, PostgresSetupError, create_app
-from deeplake_mcp.local._postgres import SYSTEM_USER, EmbeddedPostgres, socket_dir_for
-from local_api_helpers import query_error, rows, run
+from deeplake_mcp.local._postgres import SYSTEM_USER, EmbeddedPostgres, shared_buffers_mb, socket_dir_for
+from local_api_helpers import query_error, rows, run, superuser_rows
 from mcp_helpers import run_in_new_loop
 
 pytestmark = pytest.mark.anyio
@@ -63,6 +63,15 @@ async def test_socket_is_private_also_for_a_long_data_dir(tmp_path: Path) -> Non
         # No TCP listener: the server's only door is that socket.
         listening = {c.laddr.port for c in psutil.net_connections("tcp") if c.pid == postmaster_pid(long_dir)}
         assert listening == set()
+
+
+async def test_the_page_cache_is_sized_from_the_ram(new_data_dir: Path) -> None:
+    async with LocalBackend(new_data_dir):
+        ((shown,),) = await superuser_rows(
+            new_data_dir, "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'"
+        )
+    ram_mb = psutil.virtual_memory().total // 2**20
+    assert shown == shared_buffers_mb() == max(128, min(2048, ram_mb // 8))
 
 
 async def test_socket_falls_back_to_tmp_when_the_temp_dir_is_too_long(
