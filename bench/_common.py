@@ -297,12 +297,17 @@ def rss_mb(proc: psutil.Process) -> float:
 
 
 async def settle(proc: psutil.Process) -> None:
-    """Wait (30 s at most) until a fresh server is idle: background start-up work, e.g. the embedder, done."""
+    """Wait (30 s at most) until the server is idle: its CPU quiet and its RSS unchanged (within 1 MB) for
+    1.5 s, so that background work is done, e.g. loading the embedder or handing memory back after a call."""
     deadline = time.monotonic() + 30
     proc.cpu_percent()
+    steady, last = 0, rss_mb(proc)
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-        if proc.cpu_percent() < 5:
+        now = rss_mb(proc)
+        steady = steady + 1 if proc.cpu_percent() < 5 and abs(now - last) < 1 else 0
+        last = now
+        if steady >= 3:
             return
 
 

@@ -304,7 +304,7 @@ def shared_buffers_mb() -> int:
     """PostgreSQL's page cache for the embedded server: an eighth of the RAM, from 128 MB (PostgreSQL's own
     default) to 2 GB. A vector index is searched page by page, so at a million rows it is this cache, not the
     CPU, that decides a search's latency; PostgreSQL only takes the memory as pages are read."""
-    return max(128, min(2048, psutil.virtual_memory().total // 8 // 2**20))
+    return max(128, min(2048, int(psutil.virtual_memory().total) // 8 // 2**20))
 
 
 def socket_dir_for(pgdata: Path, uid: int) -> Path:
