@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from deeplake_mcp.copy_binary import CopyUnsupported, encode_rows
 from deeplake_mcp.deeplake import DeepLakeClient
 from deeplake_mcp.server_sql import ServerSQL, insert_statement
-from deeplake_mcp.vectors import VectorColumn
+from deeplake_mcp.vectors import VectorColumn, plain
 
 __all__ = ["CopyWriter", "InsertWriter", "RowWriter", "Rows", "writer_for"]
 
@@ -75,13 +75,14 @@ class Rows:
         )
         for name, vectors in self.vectors.items():
             sample = [self.records[i][name] for i in np.flatnonzero(vectors.present)[:_SAMPLED_VECTORS]]
-            per_vector = max((len(json.dumps(vector)) for vector in sample), default=0)
+            per_vector = max((len(json.dumps(plain(vector))) for vector in sample), default=0)
             sizes += vectors.present * per_vector
         return sizes
 
 
 def _param(value: Any, is_json: bool) -> Any:
     """JSON columns take any JSON value; it goes as JSON text, so a string stays a JSON string."""
+    value = plain(value)
     return json.dumps(value) if is_json and value is not None else value
 
 

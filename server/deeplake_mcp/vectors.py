@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FLOAT4_MAX", "VectorColumn", "VectorValueError", "vector_column"]
+__all__ = ["FLOAT4_MAX", "VectorColumn", "VectorValueError", "plain", "vector_column"]
 
 FLOAT4_MAX = float(np.finfo(np.float32).max)
 _NUMBERS = frozenset({int, float})
@@ -57,11 +58,11 @@ def vector_column(column: str, values: Sequence[Any], dimensions: int | None) ->
     present = np.fromiter((value is not None for value in values), dtype=np.bool_, count=len(values))
     given = [value for value in values if value is not None]
     if dimensions is None and given:
-        dimensions = len(given[0]) if type(given[0]) is list else 0
+        dimensions = len(given[0]) if type(given[0]) in (list, array) else 0
     for row, value in enumerate(values):
         if value is None:
             continue
-        if type(value) is not list or not value or not set(map(type, value)) <= _NUMBERS:
+        if not _is_vector(value):
             raise VectorValueError(row, f"{column} must be a non-empty list of finite numbers (a vector)")
         if len(value) != dimensions:
             holds = f"column {column!r} holds {dimensions}-dimensional vectors"
@@ -74,7 +75,18 @@ def vector_column(column: str, values: Sequence[Any], dimensions: int | None) ->
     return VectorColumn(matrix, present)
 
 
-def _pack(column: str, vectors: list[list[Any]], rows: NDArray[np.intp], matrix: NDArray[np.float32]) -> None:
+def _is_vector(value: Any) -> bool:
+    if type(value) is array:  # packed by the stdio transport: doubles only
+        return value.typecode == "d" and len(value) > 0
+    return type(value) is list and bool(value) and set(map(type, value)) <= _NUMBERS
+
+
+def plain(value: Any) -> Any:
+    """A row value in JSON's types: a float array packed by the stdio transport as the list it was sent as."""
+    return value.tolist() if type(value) is array else value
+
+
+def _pack(column: str, vectors: list[Any], rows: NDArray[np.intp], matrix: NDArray[np.float32]) -> None:
     """Write ``vectors`` into ``matrix`` at ``rows``, refusing what PostgreSQL's float4 input refuses:
     overflow to infinity, and non-zero numbers that would become 0."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from array import array
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,18 @@ async def test_a_batch_copy_cannot_carry_goes_as_inserts(rt: Runtime) -> None:
     await CopyWriter(rt.client, rows, [(0, 2)]).write(0, 2)
     result = await rt.client.query("default", f"SELECT k, at, v FROM {table} ORDER BY k", read_only=True)
     assert result.rows == [[1, "2024-05-06T07:08:09+00:00", [1.0, 2.0]], [2, None, None]]
+
+
+async def test_vectors_packed_by_the_stdio_transport_write_as_lists_do(rt: Runtime) -> None:
+    vector = [0.25, -1.5, 3.0]
+    stored = []
+    for packed in (False, True):
+        for make in (lambda rows: InsertWriter(rt.client, rows), lambda rows: CopyWriter(rt.client, rows, [(0, 2)])):
+            table = await new_table(rt)
+            records = [{"k": 1, "v": array("d", vector) if packed else list(vector)}, {"k": 2, "v": None}]
+            await make(checked(table, records)).write(0, 2)
+            stored.append([[row[0], row[-1]] for row in await written(rt, table)])
+    assert stored == [[[1, vector], [2, None]]] * 4
 
 
 # The copy route of the local API

@@ -111,7 +111,7 @@ async def insert_rows(
 def _checked(workspace: str, desc: TableDescription, rows: list[dict[str, Any]]) -> Rows:
     """The rows, checked against the table (known columns, vectors of the right dimension) before any is written."""
     from deeplake_mcp.row_writers import Rows
-    from deeplake_mcp.vectors import VectorColumn, VectorValueError, vector_column
+    from deeplake_mcp.vectors import VectorColumn, VectorValueError, plain, vector_column
 
     columns = _columns_of(desc, rows)
     types = {c.name: c.type.lower() for c in desc.columns}
@@ -122,6 +122,10 @@ def _checked(workspace: str, desc: TableDescription, rows: list[dict[str, Any]])
                 vectors[col.name] = vector_column(col.name, [row.get(col.name) for row in rows], col.vector_dimension)
             except VectorValueError as exc:
                 raise ToolError(f"rows[{exc.row}].{exc.problem}; nothing was written.") from None
+    for name in set(columns) - set(vectors):  # float lists the stdio transport packed, in other kinds of column
+        for row in rows:
+            if name in row:
+                row[name] = plain(row[name])
     return Rows(workspace, desc.table_name, columns, {c: types[c] for c in columns}, rows, vectors)
 
 
