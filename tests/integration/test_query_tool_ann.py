@@ -93,6 +93,13 @@ async def load(client: Client, table: str, column_type: str, data: list[list[flo
     assert (await call(client, "insert_rows", table=table, rows=rows))["inserted"] == ROWS
 
 
+async def indexed(client: Client, table: str, data: list[list[float]]) -> str:
+    """Load ``data`` into a new FLOAT4[] table with a deeplake_index on it; the name prefix of its HNSW companion."""
+    await load(client, table, "FLOAT4[]", data)
+    await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (emb DESC)")
+    return f"{table}_idx_dl_hnsw_"
+
+
 async def index_scans(data_dir: Path, index: str, before: int = -1, wait_s: float = 20.0) -> int:
     """The index's scan counter; with ``before``, wait for it to pass that (statistics arrive lazily)."""
     deadline = time.monotonic() + wait_s
@@ -109,15 +116,13 @@ async def index_scans(data_dir: Path, index: str, before: int = -1, wait_s: floa
 async def test_deeplake_and_pgvector_cosine_rank_through_the_companion(client: Client, data_dir: Path) -> None:
     data, queries = dataset()
     table = unique("docs")
-    await load(client, table, "FLOAT4[]", data)
-    await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (emb DESC)")
+    companion = await indexed(client, table, data)
     forms = [
         f"SELECT id FROM {table} ORDER BY emb <#> {{q}} LIMIT 10",
         f"SELECT id, emb <#> {{q}} AS score FROM {table} ORDER BY score DESC LIMIT 10;",
         f"SELECT id, emb <=> {{q}} AS distance FROM {table} ORDER BY distance LIMIT 10",
         f"SELECT id FROM {table} ORDER BY {{q}} <=> emb LIMIT 10",
     ]
-    companion = f"{table}_idx_dl_hnsw_"
     for form in forms:
         assert f"Index Scan using {companion}" in await plan(client, form.format(q=array(queries[0]))), form
     scans = await index_scans(data_dir, companion + "%")
@@ -189,9 +194,7 @@ async def test_vector_columns_rank_through_their_own_hnsw_index(client: Client) 
 async def test_later_pages_of_a_vector_query_use_the_index_too(client: Client, data_dir: Path) -> None:
     data, queries = dataset()
     table = unique("pages")
-    await load(client, table, "FLOAT4[]", data)
-    await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (emb DESC)")
-    companion = f"{table}_idx_dl_hnsw_"
+    companion = await indexed(client, table, data)
     sql = f"SELECT id FROM {table} ORDER BY emb <#> {array(queries[0])} LIMIT 30"
     first = await call(client, "query", sql=sql, max_rows=10)
     scans = await index_scans(data_dir, companion + "%")
@@ -209,9 +212,7 @@ async def test_later_pages_of_a_vector_query_use_the_index_too(client: Client, d
 async def test_semantic_search_ranks_through_the_companion(client: Client, data_dir: Path) -> None:
     data, queries = dataset()
     table = unique("search")
-    await load(client, table, "FLOAT4[]", data)
-    await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (emb DESC)")
-    companion = f"{table}_idx_dl_hnsw_"
+    companion = await indexed(client, table, data)
     scans = await index_scans(data_dir, companion + "%")
     found = 0
     for q in queries:
