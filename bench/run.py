@@ -30,7 +30,7 @@ from _common import BENCH, RESULTS, ROOT, Json, commit, machine
 from plots import make_plots
 from summary import collect, markdown, update_readme
 
-SEARCH_ROWS = {"tiny": [1000], "default": [10_000, 30_000], "large": [100_000, 300_000]}
+SEARCH_ROWS = {"tiny": [1000], "default": [10_000, 100_000], "large": [100_000, 300_000]}
 LOAD_ROWS = {"tiny": 2000, "default": 100_000, "large": 1_000_000}
 
 

@@ -42,13 +42,17 @@ _VECTOR_PREVIEW = 4
 _MIN_VECTOR_TO_ABBREVIATE = 17
 _MIN_CELL_CHARS = 16
 _JSON_START = frozenset('-0123456789tfn[{"')
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+"""One encoder for every call (``json.dumps`` with options builds a new one each time)."""
 
 
 class RowsResult(BaseModel):
     """One page of the rows of a statement, as compact as the data allows."""
 
     columns: list[str]
-    rows: list[list[Any]]
+    rows: list[list[Any]] = Field(
+        json_schema_extra={"items": {"type": "array"}}  # cells take any JSON: no per-cell schema to check
+    )
     row_count: int = Field(description="rows in this page")
     truncated: bool = Field(description="true when more rows follow this page")
     cursor: str | None = Field(None, description="pass back with the same arguments for the next page")
@@ -81,6 +85,14 @@ class Page:
     clipped: list[str] = field(default_factory=list)
     cell_chars: int = 0
     abbreviated: list[str] = field(default_factory=list)
+    lines: _Lines | None = field(default=None, repr=False)
+    """The rows' lines as the JSON and table layouts write them, when already made (else made on demand)."""
+
+    def framed_rows(self) -> str:
+        """The rows laid out by :func:`render_rows`, between untrusted-data tags ("" without rows)."""
+        if not self.rows:
+            return ""
+        return frame((self.lines or _Lines.of(self.columns, self.rows)).layout())
 
     @property
     def notes(self) -> list[str]:
@@ -109,7 +121,7 @@ def compact_json(value: Any) -> str:
     kind = type(value)
     if kind is int or kind is bool or (kind is float and math.isfinite(value)):  # what json.dumps writes, faster
         return "true" if value is True else "false" if value is False else repr(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _COMPACT.encode(value)
 
 
 def fit_page(
@@ -142,10 +154,7 @@ def fit_page(
 
 def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """The rows as a tab-separated table when that is smaller and unambiguous, else as JSON lines."""
-    lines = [compact_json(list(columns))] + [compact_json(list(row)) for row in rows]
-    as_json = "\n".join(lines)
-    table = _table(columns, rows)
-    return table if table is not None and len(table) < len(as_json) else as_json
+    return _Lines.of(columns, rows).layout()
 
 
 def frame(body: str) -> str:
@@ -186,7 +195,32 @@ def shape_rows(
 
 
 def _plain_render(page: Page) -> str:
-    return "\n".join([frame(render_rows(page.columns, page.rows)), *page.notes])
+    return "\n".join([page.framed_rows(), *page.notes])
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """A header and rows, each as one JSON line and as one table line (``None``: ambiguous in a table)."""
+
+    json: list[str]
+    table: list[str | None]
+
+    @classmethod
+    def of(cls, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> _Lines:
+        everything = [list(columns), *rows]
+        return cls([compact_json(list(row)) for row in everything], [_table_line(row) for row in everything])
+
+    def head(self, n: int) -> _Lines:
+        """The header and the first ``n`` rows."""
+        return _Lines(self.json[: n + 1], self.table[: n + 1])
+
+    def layout(self) -> str:
+        """The table when it is unambiguous and smaller, else the JSON lines."""
+        as_json = "\n".join(self.json)
+        if None in self.table:
+            return as_json
+        table = "\n".join(self.table)  # type: ignore[arg-type]  # no None in it
+        return table if len(table) < len(as_json) else as_json
 
 
 @dataclass
@@ -194,12 +228,11 @@ class _Prepared:
     rows: list[list[Any]]
     clipped: list[set[int]]
     abbreviated: list[set[int]]
-    json_chars: list[int]
-    table_chars: list[int | None]
+    lines: _Lines
 
 
 def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbreviate: bool) -> _Prepared:
-    out = _Prepared([], [], [], [], [])
+    out = _Prepared([], [], [], _Lines([compact_json(names)], [_table_line(names)]))
     for row in rows:
         shown, clipped, abbreviated = [], set(), set()
         for i, cell in enumerate(row):
@@ -214,9 +247,8 @@ def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbre
         out.rows.append(shown)
         out.clipped.append(clipped)
         out.abbreviated.append(abbreviated)
-        out.json_chars.append(len(compact_json(shown)) + 1)
-        cells = [_table_cell(cell) for cell in shown]
-        out.table_chars.append(None if None in cells else sum(len(c) for c in cells if c) + len(cells))
+        out.lines.json.append(compact_json(shown))
+        out.lines.table.append(_table_line(shown))
     return out
 
 
@@ -244,15 +276,16 @@ def _longest_fitting(
             clipped=columns_of(prepared.clipped),
             abbreviated=columns_of(prepared.abbreviated),
             cell_chars=cell_chars,
+            lines=prepared.lines.head(n),
         )
 
     overhead = len(render(page_of(0)))
     n, used_json, used_table, table_ok = 0, 0, 0, True
     while n < len(prepared.rows):
-        used_json += prepared.json_chars[n]
-        chars = prepared.table_chars[n]
-        table_ok = table_ok and chars is not None
-        used_table += chars or 0
+        used_json += len(prepared.lines.json[n + 1]) + 1
+        line = prepared.lines.table[n + 1]
+        table_ok = table_ok and line is not None
+        used_table += len(line) + 1 if line is not None else 0
         if overhead + (min(used_json, used_table) if table_ok else used_json) > budget:
             break
         n += 1
@@ -293,14 +326,12 @@ def _vector_preview(cell: list[Any]) -> str:
     return f"<vector dim={len(cell)}: {head}, …>"
 
 
-def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str | None:
-    lines = []
-    for row in (list(columns), *rows):
-        cells = [_table_cell(cell) for cell in row]
-        if None in cells:
-            return None
-        lines.append("\t".join(c for c in cells if c is not None))
-    return "\n".join(lines)
+def _table_line(row: Sequence[Any]) -> str | None:
+    """One row as a table line, or None when a cell would be ambiguous in a table."""
+    cells = [_table_cell(cell) for cell in row]
+    if None in cells:
+        return None
+    return "\t".join(cells)  # type: ignore[arg-type]  # no None in it
 
 
 def _table_cell(cell: Any) -> str | None:

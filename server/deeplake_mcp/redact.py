@@ -177,6 +177,11 @@ class Redactor:
 
     def value(self, value: _T) -> _T:
         """A copy of a JSON-like value with every string in it redacted (dict keys are names, not data)."""
+        kind = type(value)
+        if kind in _SCALARS:  # the common cases first, by exact type: this runs on every cell of every answer
+            return value
+        if kind is list:
+            return [self.value(v) for v in value]  # type: ignore[attr-defined, return-value]
         if isinstance(value, str):
             return self.text(value)  # type: ignore[return-value]
         if isinstance(value, dict):
@@ -186,6 +191,7 @@ class Redactor:
         return value
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})
 _lock = threading.Lock()
 _process = Redactor()
 

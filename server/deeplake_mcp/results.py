@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from deeplake_mcp.output import Limits, Page, RowsResult, fit_page, frame, render_rows
+from deeplake_mcp.output import Limits, Page, RowsResult, fit_page
 from deeplake_mcp.paging import Cursor, CursorError, Window, fingerprint, make_cursor, read_cursor
 from deeplake_mcp.settings import Settings
 
@@ -98,7 +98,7 @@ def rows_page(
         header = lead + _header(page, window.start, cursor_of(page))
         body = [header]
         if page.rows or not page.more:
-            body.append(frame(render_rows(page.columns, page.rows)) if page.rows else "")
+            body.append(page.framed_rows())
         return "\n".join([line for line in body if line] + [f"note: {n}" for n in notes])
 
     page, text = fit_page(window.columns, window.rows, limits=limits, render=render)

@@ -28,11 +28,10 @@ _NONZERO = re.compile(r"(?:^|[{,\s])[-+]?0*\.?0*[1-9]")  # a number whose digits
 
 @dataclass(frozen=True)
 class Lifted:
-    """The statement with its inline query vectors as `$first`, `$first + 1` …, and those vectors."""
+    """The statement with its inline query vectors as params numbered after the given ones, and those vectors."""
 
     text: str
     vectors: list[str]
-    first: int
 
 
 def lift(sql: str, params: int) -> Lifted | None:
@@ -54,7 +53,7 @@ def lift(sql: str, params: int) -> Lifted | None:
         return None
     made = {f"${n}" for n in range(params + 1, params + len(vectors) + 1)}
     found = [text[t.start : t.end + 1] for t in tokens if t.name == "PARAM"]
-    return Lifted(text, vectors, params + 1) if sorted(p for p in found if p in made) == sorted(made) else None
+    return Lifted(text, vectors) if sorted(p for p in found if p in made) == sorted(made) else None
 
 
 def is_vector_text(value: object) -> bool:

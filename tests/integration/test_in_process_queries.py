@@ -11,7 +11,15 @@ import anyio
 import httpx
 import pytest
 
-from deeplake_mcp.deeplake import BadRequestError, DeepLakeAPIError, DeepLakeClient, DeepLakeError, NotFoundError
+from deeplake_mcp.deeplake import (
+    BadRequestError,
+    DeepLakeAPIError,
+    DeepLakeClient,
+    DeepLakeError,
+    DeepLakeTimeoutError,
+    NotFoundError,
+    Timeouts,
+)
 from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
 
 pytestmark = pytest.mark.anyio
@@ -98,3 +106,23 @@ async def test_a_call_waits_until_the_backend_is_open(local_backend: LocalBacken
         assert answers == []
         opened.set()
     assert answers == [(200, {"columns": ["?column?"], "rows": [[1]], "row_count": 1})]
+
+
+async def test_a_call_gets_no_longer_than_the_client_waits(local_backend: LocalBackend, ws: str) -> None:
+    """Like a read timeout over HTTP: the call ends with a timeout error, the statement is cancelled, and the
+    connection it held serves the next call."""
+    async with DeepLakeClient(
+        base_url="http://deeplake.local", timeouts=Timeouts(query=0.3), query_handler=in_process_queries(local_backend)
+    ) as client:
+        started = anyio.current_time()
+        with pytest.raises(DeepLakeTimeoutError, match="may still have been carried out"):
+            await client.query(ws, "SELECT pg_sleep(30)", read_only=True)
+        assert anyio.current_time() - started < 10
+        for _ in range(10):  # more calls than the pool has connections
+            assert (await client.query(ws, "SELECT 7", read_only=True)).rows == [[7]]
+        busy = await client.query(
+            ws,
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'",
+            read_only=True,
+        )
+        assert busy.rows == [[0]]

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
+import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
@@ -285,14 +286,21 @@ class DeepLakeClient:
         if timeout_ms is not None:
             payload["timeout_ms"] = timeout_ms
         path = f"/workspaces/{_seg(workspace)}/tables/query"
-        if self._query_handler is not None:
-            status, body = await self._query_handler(workspace, payload, read_only)
-            if status >= 400:
-                raise self._api_error(httpx.Response(status, json=body), "POST", path)
-            return self._parse(QueryResult, body)
         wait = self._timeouts.query
         if timeout_ms is not None:
             wait = max(wait, timeout_ms / 1000 + 1)
+        if self._query_handler is not None:
+            try:
+                with anyio.fail_after(wait):
+                    status, body = await self._query_handler(workspace, payload, read_only)
+            except TimeoutError as exc:
+                raise DeepLakeTimeoutError(
+                    f"POST {path} got no answer from the embedded API in time; the statement may still have been "
+                    "carried out"
+                ) from exc
+            if status >= 400:
+                raise self._api_error(httpx.Response(status, json=body), "POST", path)
+            return self._parse(QueryResult, body)
         headers = _READ_ONLY if read_only else None
         body = await self._request("POST", path, json=payload, wait=wait, idempotent=read_only, headers=headers)
         return self._parse(QueryResult, body or {})

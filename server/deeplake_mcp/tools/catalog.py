@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.descriptions import ColumnInfo, IndexInfo, TableDescription, display_type
-from deeplake_mcp.output import Limits, Page, fit_page, frame, render_rows
+from deeplake_mcp.output import Limits, Page, fit_page
 from deeplake_mcp.paging import Cursor, args_digest, make_cursor
 from deeplake_mcp.results import Paging, position, tool_result
 from deeplake_mcp.runtime import Runtime
@@ -102,7 +102,7 @@ def _tables_text(workspace: str, paging: Paging) -> Callable[[Page], str]:
         cursor = _tables_cursor(page, paging)
         if cursor is not None:
             header += f', truncated; next page: the same call with cursor="{cursor}"'
-        body = frame(render_rows(page.columns, page.rows)) if page.rows else ""
+        body = page.framed_rows()
         return "\n".join(line for line in (header, body, *(f"note: {n}" for n in page.notes)) if line)
 
     return render
