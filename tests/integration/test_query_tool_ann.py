@@ -1,8 +1,8 @@
 """The `query` tool ranks through vector indexes, inside its own LIMIT wrapper.
 
 Through the MCP server (SDK client, embedded backend): Deep Lake's `<#>` and pgvector's `<=>` on a float4[]
-column with a deeplake_index (its HNSW companion), pgvector's `<->` on float4[] (exact: the companion
-indexes cosine distance), and pgvector operators on a `vector` column with the agent's own HNSW index.
+column with a deeplake_index (its HNSW companion), pgvector's `<->` on float4[] (through an L2 companion
+built by the first such search), and pgvector operators on a `vector` column with the agent's own HNSW index.
 Each search is checked against the exact answer computed here, and the index use by effect: the plan
 (EXPLAIN through the tool) and the index's scan counter.
 """
@@ -153,15 +153,62 @@ async def test_pgvector_distances_on_float4_columns(client: Client) -> None:
         assert cosine == pytest.approx(cosine_distance(vector, q), abs=1e-5)
         assert cosine == pytest.approx(1 - similarity, abs=1e-5)
         assert l2 == pytest.approx(l2_distance(vector, q), rel=1e-5)
-    # L2 is not what the companion indexes: ranked exactly, nearest first.
-    l2_sql = f"SELECT id FROM {table} ORDER BY emb <-> {array(q)} LIMIT 10"
-    assert "hnsw" not in await plan(client, l2_sql)
-    assert await ids(client, l2_sql) == nearest(data, q, l2_distance)
-    # pgvector's `<=>` DESC means farthest first: as written, exactly.
-    far_sql = f"SELECT id FROM {table} ORDER BY emb <=> {array(q)} DESC LIMIT 5"
-    assert "hnsw" not in await plan(client, far_sql)
-    farthest = sorted(range(ROWS), key=lambda i: -cosine_distance(data[i], q))[:5]
-    assert await ids(client, far_sql) == farthest
+    # pgvector's `<=>` and `<->` DESC mean farthest first: as written, exactly.
+    for operator, distance in (("<=>", cosine_distance), ("<->", l2_distance)):
+        far_sql = f"SELECT id FROM {table} ORDER BY emb {operator} {array(q)} DESC LIMIT 5"
+        assert "hnsw" not in await plan(client, far_sql)
+        farthest = sorted(range(ROWS), key=lambda i: -distance(data[i], q))[:5]
+        assert await ids(client, far_sql) == farthest
+
+
+async def companions(data_dir: Path, table: str) -> set[str]:
+    rows = await superuser_rows(data_dir, "SELECT relname FROM pg_class WHERE relname LIKE %s", (f"{table}%hnsw%",))
+    return {row[0] for row in rows}
+
+
+async def test_l2_distance_ranks_through_an_l2_companion_built_by_the_first_search(
+    client: Client, data_dir: Path
+) -> None:
+    data, queries = dataset()
+    table = unique("l2")
+    cosine = await indexed(client, table, data)
+    (cosine_companion,) = await companions(data_dir, table)
+    assert cosine_companion.startswith(cosine)
+    forms = [
+        f"SELECT id FROM {table} ORDER BY emb <-> {{q}} LIMIT 10",
+        f"SELECT id, emb <-> {{q}} AS d FROM {table} ORDER BY d LIMIT 10",
+        f"SELECT id FROM {table} ORDER BY {{q}} <-> emb LIMIT 10",
+    ]
+    l2 = f"{table}_idx_dl_hnsw_l2_"
+    first = await ids(client, forms[0].format(q=array(queries[0])))  # builds the L2 companion, then ranks by it
+    assert len(set(first) & set(nearest(data, queries[0], l2_distance))) >= 9
+    built = await companions(data_dir, table)
+    assert len(built) == 2 and any(name.startswith(l2) for name in built)
+    status = await call(
+        client,
+        "query",
+        sql=f"SELECT ann_l2_status, ann_l2_index FROM deeplake_indexes WHERE index_name = '{table}_idx'",
+    )
+    assert status["rows"][0][0] == "ready" and status["rows"][0][1].startswith(l2)
+    for form in forms:
+        assert f"Index Scan using {l2}" in await plan(client, form.format(q=array(queries[0]))), form
+    scans = await index_scans(data_dir, l2 + "%")
+    found = 0
+    for q in queries:
+        truth = set(nearest(data, q, l2_distance))
+        for form in forms:
+            found += len(truth & set(await ids(client, form.format(q=array(q)))))
+        found += len(truth & set(await ids(client, f"SELECT id FROM {table} ORDER BY emb <-> $1 LIMIT 10", [q])))
+    assert found / (QUERIES * (len(forms) + 1) * 10) >= 0.98
+    assert await index_scans(data_dir, l2 + "%", before=scans) > scans
+    # Cosine searches keep their own companion.
+    assert f"Index Scan using {cosine}" in await plan(
+        client, forms[0].format(q=array(queries[0])).replace("<->", "<=>")
+    )
+    # Dropping the deeplake index (on a server that allows it) takes both companions along.
+    async with Client(build_server(settings_for(data_dir, access="destructive"))) as operator:
+        await call(operator, "execute_sql", sql=f"DROP INDEX {table}_idx")
+    assert await companions(data_dir, table) == set()
 
 
 async def test_vector_columns_rank_through_their_own_hnsw_index(client: Client) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deeplake_mcp.local import _compile
 from deeplake_mcp.local._compile import compile_sql
 
@@ -52,11 +54,17 @@ def test_the_cache_is_bounded() -> None:
     assert compile_sql("SELECT 1 -- " + "x" * _compile.MAX_CACHED_TEXT).sql.endswith("x")
 
 
-def test_pgvector_cosine_distance_is_a_ranking_and_lifted() -> None:
-    plan = compile_sql(f"SELECT id FROM t ORDER BY emb <=> {literal([1, 2])} LIMIT 3")
-    assert plan.search is not None and plan.search.operator == "<=>"
-    assert plan.sql == "SELECT id FROM t ORDER BY emb <=> CAST(CAST($1 AS float4[]) AS float4[]) LIMIT 3"
+@pytest.mark.parametrize(("operator", "metric"), [("<=>", "cosine"), ("<->", "l2")])
+def test_pgvector_distances_are_rankings_and_lifted(operator: str, metric: str) -> None:
+    plan = compile_sql(f"SELECT id FROM t ORDER BY emb {operator} {literal([1, 2])} LIMIT 3")
+    assert plan.search is not None and plan.search.operator == operator and plan.search.metric == metric
+    assert plan.sql == f"SELECT id FROM t ORDER BY emb {operator} CAST(CAST($1 AS float4[]) AS float4[]) LIMIT 3"
     assert plan.search.exact_sql(2).endswith("ASC NULLS LAST LIMIT 3")
-    # Farthest first, and L2, run as written.
-    assert compile_sql(f"SELECT id FROM t ORDER BY emb <=> {literal([1, 2])} DESC LIMIT 3").search is None
-    assert compile_sql(f"SELECT id FROM t ORDER BY emb <-> {literal([1, 2])} LIMIT 3").search is None
+    assert f"OPERATOR(deeplake_compat.{operator})" in plan.search.ann_sql(2, "vector")
+    # Farthest first runs as written.
+    assert compile_sql(f"SELECT id FROM t ORDER BY emb {operator} {literal([1, 2])} DESC LIMIT 3").search is None
+
+
+def test_a_zero_query_vector_has_an_l2_ranking_but_no_cosine_one() -> None:
+    assert compile_sql("SELECT id FROM t ORDER BY emb <-> ARRAY[0, 0]::float4[] LIMIT 3").search is not None
+    assert compile_sql("SELECT id FROM t ORDER BY emb <=> ARRAY[0, 0]::float4[] LIMIT 3").search is None

@@ -5,22 +5,23 @@ A SELECT (or EXPLAIN of one, or the `query` tool's `SELECT * FROM (…) AS q LIM
 * over one table (`FROM t [AS a]`), without WITH, DISTINCT, GROUP BY, HAVING, windows, set operations
   or locking clauses,
 * whose first ORDER BY key - written out, by its alias or by position - is Deep Lake's cosine similarity
-  `col <#> q` or `q <#> col`, ASC or DESC, or pgvector's cosine distance `col <=> q` or `q <=> col`
-  (on float4[], see bootstrap.sql), ASC, where q is a constant vector: `ARRAY[numbers]`, `'{numbers}'`
-  (either optionally cast to float4[]/real[]/embedding) or a `$n` param holding one,
+  `col <#> q` or `q <#> col`, ASC or DESC, or pgvector's cosine distance `col <=> q` or L2 distance
+  `col <-> q` (either way round; on float4[], see bootstrap.sql), ASC, where q is a constant vector:
+  `ARRAY[numbers]`, `'{numbers}'` (either optionally cast to float4[]/real[]/embedding) or a `$n` param
+  holding one,
 * with LIMIT (a number or a param; or the wrapper's) and optionally OFFSET,
 
-is answered through the column's HNSW companion when there is one and q has its N dimensions. The result
-is the rows whose vector has N dimensions, nearest first by cosine - for `<#>` **best first whatever the
-direction asked** (deeplake-api.md §7.4) - with the scores computed exactly as the query wrote them:
+is answered through the column's HNSW companion for its distance (``metric``: cosine for `<#>` and
+`<=>`, l2 for `<->`) when there is one and q has its N dimensions. The result is the rows whose vector
+has N dimensions, nearest first - for `<#>` **best first whatever the direction asked** (deeplake-api.md
+§7.4) - with the scores computed exactly as the query wrote them:
 
 * ANN (`VectorSearch.ann_sql`): the first key becomes `ann_vector(col, N)::vector(N) <=> q::vector(N)`
-  (an HNSW index scan);
-* exact (`VectorSearch.exact_sql`): the first key becomes `col <#> q DESC` (or stays `col <=> q ASC`)
-  and the WHERE gains `array_length(col, 1) = N`.
+  (`<->` for L2; an HNSW index scan);
+* exact (`VectorSearch.exact_sql`): the first key becomes `col <#> q DESC` (or stays `col <=> q ASC`,
+  `col <-> q ASC`) and the WHERE gains `array_length(col, 1) = N`.
 
-pgvector's `<=>` DESC (farthest first) and its `<->` (L2 distance, which a cosine index cannot rank) run
-as written.
+pgvector's `<=>` and `<->` DESC (farthest first) run as written.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from pglast import ast, parse_sql
 from pglast.enums import BoolExprType, LimitOption, SetOperation, SortByDir, SortByNulls
@@ -36,10 +37,14 @@ from pglast.enums import BoolExprType, LimitOption, SetOperation, SortByDir, Sor
 from ._tree import and_, children, expr, operator_name, own_nodes, render, sort_key, type_name, walk
 from ._values import JSON, to_param
 
-__all__ = ["VectorSearch", "plan_vector_search"]
+__all__ = ["Metric", "VectorSearch", "plan_vector_search"]
 
+Metric = Literal["cosine", "l2"]
+"""The distance a search ranks by, and so the HNSW companion that answers it."""
 _SIMILARITY = "<#>"  # Deep Lake's cosine similarity: higher is nearer
 _DISTANCE = "<=>"  # pgvector's cosine distance: lower is nearer
+_L2 = "<->"  # pgvector's L2 distance: lower is nearer
+_RANKING = (_SIMILARITY, _DISTANCE, _L2)
 _VECTOR_CASTS = frozenset({"float4", "real"})
 _VECTOR_DOMAINS = frozenset({"embedding"})
 
@@ -51,7 +56,7 @@ class VectorSearch:
     root: ast.Node
     select: ast.SelectStmt
     sort: ast.SortBy
-    operator: str  # `<#>` or `<=>`
+    operator: str  # `<#>`, `<=>` or `<->`
     column: str  # the column operand as written (`embedding`, `d.embedding`)
     column_name: str
     schema: str | None  # the table's schema as written (None: the workspace)
@@ -66,6 +71,10 @@ class VectorSearch:
     explain: bool
     extra_params: list[str]  # params to append (the query vector, when written inline)
     _rendered: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def metric(self) -> Metric:
+        return "l2" if self.operator == _L2 else "cosine"
 
     def ann_sql(self, n: int, kind: str) -> str:
         """The statement ranked by the distance an HNSW index on ``kind(n)`` (vector/halfvec) answers."""
@@ -84,7 +93,8 @@ class VectorSearch:
     def _ann_sql(self, n: int, kind: str) -> str:
         distance = (
             f"(deeplake_compat.ann_vector({self.column}, {n}))::deeplake_compat.{kind}({n}) "
-            f"OPERATOR(deeplake_compat.<=>) ({self.vector})::deeplake_compat.{kind}({n})"
+            f"OPERATOR(deeplake_compat.{_L2 if self.metric == 'l2' else _DISTANCE}) "
+            f"({self.vector})::deeplake_compat.{kind}({n})"
         )
         # Should the planner prefer a scan (many rows asked for), the rows the index leaves out stay out.
         indexed = f"deeplake_compat.ann_vector({self.column}, {n}) IS NOT NULL"
@@ -187,16 +197,16 @@ def _search(root: ast.Node, select: ast.SelectStmt, params: Sequence[JSON], *, e
     ranked = sort_key(select)
     operator = operator_name(ranked)
     sort = (select.sortClause or ())[0]
-    if bounds is None or operator not in (_SIMILARITY, _DISTANCE) or not isinstance(sort, ast.SortBy):
+    if bounds is None or operator not in _RANKING or not isinstance(sort, ast.SortBy):
         return None
     assert isinstance(ranked, ast.A_Expr)
-    if operator == _DISTANCE and sort.sortby_dir == SortByDir.SORTBY_DESC:
+    if operator != _SIMILARITY and sort.sortby_dir == SortByDir.SORTBY_DESC:
         return None  # farthest first
     operands = _operands(ranked, relation, params)
     if operands is None:
         return None
     column_ref, column_name, values = operands
-    if len(values) == 0 or all(value == 0 for value in values):
+    if len(values) == 0 or (operator != _L2 and all(value == 0 for value in values)):
         return None  # no cosine for a zero vector: leave it to the exact scan
     vector_node = _vector_node(ranked, column_ref)
     extra_params: list[str] = []
@@ -375,12 +385,12 @@ def _vector_node(ranked: ast.A_Expr, column: ast.ColumnRef) -> ast.Node:
 def _replace_vector(
     select: ast.SelectStmt, column_name: str, values: list[Decimal], params: Sequence[JSON], param: ast.Node
 ) -> None:
-    """Put `param` in place of every query vector literal that a `<#>` or `<=>` of the column uses in the SELECT.
+    """Put `param` in place of every query vector literal that a ranking operator of the column uses in the SELECT.
 
     Rendering a 384-number literal back to SQL takes milliseconds; `$n::float4[]` does not.
     """
     for node in list(own_nodes(select)):
-        if operator_name(node) not in (_SIMILARITY, _DISTANCE):
+        if operator_name(node) not in _RANKING:
             continue
         assert isinstance(node, ast.A_Expr)
         if node.lexpr is None or node.rexpr is None:

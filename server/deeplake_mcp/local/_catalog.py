@@ -20,6 +20,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from ._ann import Metric
 from ._errors import Conflict, InvalidRequest, NotFound
 
 __all__ = [
@@ -59,6 +60,8 @@ _VECTOR_COLUMN = """
 _VECTOR_INDEXES = f"""
     SELECT x.index_oid, c.relname, n.nspname, t.relname, a.attname, x.dimension,
            CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed'
+                ELSE 'pending' END,
+           CASE WHEN x.l2_companion_oid IS NOT NULL THEN 'ready' WHEN x.l2_error IS NOT NULL THEN 'failed'
                 ELSE 'pending' END
     FROM {INTERNAL_SCHEMA}.ann_indexes x
     JOIN pg_index i ON i.indexrelid = x.index_oid
@@ -93,7 +96,7 @@ class Workspace(TypedDict):
 
 @dataclass(frozen=True)
 class VectorIndex:
-    """A vector deeplake_index stand-in, where it is, and the state of its HNSW companion."""
+    """A vector deeplake_index stand-in, where it is, and the state of its HNSW companions."""
 
     index_oid: int
     name: str
@@ -102,7 +105,12 @@ class VectorIndex:
     column: str
     dimension: int | None
     status: str
-    """ready (it has a companion), pending (not built yet) or failed (searches stay exact)."""
+    """Of the cosine companion: ready (built), pending (not built yet) or failed (searches stay exact)."""
+    l2_status: str
+    """Of the L2 companion, the same (pending until a search first ranks by `<->`)."""
+
+    def status_of(self, metric: Metric) -> str:
+        return self.status if metric == "cosine" else self.l2_status
 
 
 class CompanionBuild:
@@ -123,11 +131,13 @@ class CompanionBuild:
         )
         return await cur.fetchone() is not None
 
-    async def ready(self, dimension: int, companion_oid: int) -> None:
-        await self._record("dimension = %s, companion_oid = %s", (dimension, companion_oid))
+    async def ready(self, dimension: int, companion_oid: int, metric: Metric = "cosine") -> None:
+        column = "companion_oid" if metric == "cosine" else "l2_companion_oid"
+        await self._record(f"dimension = %s, {column} = %s", (dimension, companion_oid))
 
-    async def failed(self, dimension: int | None, error: str) -> None:
-        await self._record("dimension = %s, error = %s", (dimension, error))
+    async def failed(self, dimension: int | None, error: str, metric: Metric = "cosine") -> None:
+        column = "error" if metric == "cosine" else "l2_error"
+        await self._record(f"dimension = %s, {column} = %s", (dimension, error))
 
     async def _record(self, assignments: str, values: tuple[object, ...]) -> None:
         await self._conn.execute(

@@ -4,23 +4,28 @@ Creating. `CREATE INDEX … USING deeplake_index` runs as a stand-in (see _sqlco
 the catalog then records its Deep Lake options. A stand-in on one float4[] column (or a domain over it,
 e.g. `embedding`), with index_type clustered, clustered_quantized (quantized, binary_quantized),
 pooled_quantized or none, also gets a companion pgvector HNSW index (cosine), built by the query role
-(the table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, on
+(the table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a second one for L2
+distance (`<index>_dl_hnsw_l2_<oid>`) when a search first ranks by `<->` (built then, before that search
+runs, like a pending companion: the cost falls on those who use it), both on
 `deeplake_compat.ann_vector(col, N)::vector(N)`: the vector when it is 1-D with N dimensions, else NULL,
-which HNSW leaves out (so do zero vectors); halfvec(N) above 2000 dimensions, no companion above 4000.
+which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions,
+no companion above 4000.
 N is `WITH (dimension = N)`, else the most common length of the column's vectors. On a column without
 vectors yet (and no dimension) the index is *pending*: the first ranking search that finds vectors in the
 column builds it, in its own transaction, before it runs (so a search right after a bulk load pays the
 build once, and the load did not pay HNSW upkeep per row). A build that fails (e.g. NaN in a vector)
-is logged and recorded, and searches on that column stay exact. Dropping the deeplake index (or its
-table, or workspace) drops the companion. `deeplake_indexes` shows `ann_index`, `ann_status` and
-`ann_dimension`; the API's `pg_indexes` hides companions (`pg_catalog.pg_indexes` lists them).
+is logged and recorded, and searches on that column by that distance stay exact. Dropping the deeplake
+index (or its table, or workspace) drops the companions. `deeplake_indexes` shows `ann_index`,
+`ann_status`, `ann_dimension`, `ann_l2_index` and `ann_l2_status`; the API's `pg_indexes` hides
+companions (`pg_catalog.pg_indexes` lists them).
 
 Once a companion exists, every insert or update of the column maintains it (about 1-2 ms per row at 384
 dimensions), and a vector of another dimension is stored but left out of the index: searches through it
 never return that row (Deep Lake scores a mismatched row 0.0; the exact scan fails on it). A vector with
 NaN, infinity or NULL elements and the index's dimension is refused at insert, with pgvector's message.
 
-Searching (the shapes are in _ann). Through the companion, with `hnsw.iterative_scan = strict_order`
+Searching (the shapes are in _ann). Through the companion of the search's distance (cosine for `<#>`
+and `<=>`, L2 for `<->`), with `hnsw.iterative_scan = strict_order`
 (WHERE filters apply during the scan, which continues until LIMIT rows pass them, in exact distance
 order) and `hnsw.ef_search` = EF_SEARCH or 2 x (LIMIT + OFFSET), at most 1000 - or 1000 whenever there
 is a WHERE (other than conditions on the vector column): a filter can exclude q's whole neighbourhood,
@@ -31,10 +36,10 @@ expects the table to have fewer than MIN_ROWS rows (as fast as the index), or th
 conditions on the vector column) to keep fewer than MIN_FRACTION of the rows (an HNSW scan would wander
 far for so few and miss neighbours, while an exact scan only scores the rows that pass), and when the
 ANN scan returns fewer than LIMIT rows (too few rows, or the scan gave up: hnsw.max_scan_tuples).
-A q of another dimension is a QueryError naming the index's dimension; without a ready index the
-statement runs as written: an exact scan, in the order asked. The column's index and the planner's
-estimates come from a short-lived cache (_targets); the settings and the statement go to PostgreSQL
-together, in one round trip with the transaction's own set-up (Executor.run).
+A q of another dimension is a QueryError naming the index's dimension; without a ready index for its
+distance (or when its build failed) the statement runs as written: an exact scan, in the order asked. The
+column's index and the planner's estimates come from a short-lived cache (_targets); the settings and the
+statement go to PostgreSQL together, in one round trip with the transaction's own set-up (Executor.run).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from psycopg import sql
 
 from deeplake_mcp.identifiers import quote_ident
 
+from ._ann import Metric
 from ._catalog import Catalog, VectorIndex
 from ._compile import Plan
 from ._errors import QueryError
@@ -120,33 +126,35 @@ class Indexes:
                 await self.build(workspace, vector.index_oid, _build_timeout(timeout_ms))
         return QueryResult(columns=[], rows=[], row_count=0)
 
-    async def build(self, workspace: str, index_oid: int, timeout_ms: int) -> str | None:
-        """Build a pending companion; its status after (None if the index is gone)."""
+    async def build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric = "cosine") -> str | None:
+        """Build a pending companion for ``metric``; its status after (None if the index is gone)."""
         try:
-            return await self._build(workspace, index_oid, timeout_ms)
+            return await self._build(workspace, index_oid, timeout_ms, metric)
         finally:
             self._targets.forget()
 
-    async def _build(self, workspace: str, index_oid: int, timeout_ms: int) -> str | None:
+    async def _build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric) -> str | None:
         async with self._catalog.building(index_oid) as job:
             if job is None:
                 return None
             index = job.index
-            if index.status != "pending":
-                return index.status
-            n = index.dimension or await self._common_dimension(workspace, index)
-            if n is None or await job.has_companion_of(n):
+            if index.status_of(metric) != "pending":
+                return index.status_of(metric)
+            n = index.dimension if metric == "l2" else index.dimension or await self._common_dimension(workspace, index)
+            if n is None or (metric == "cosine" and await job.has_companion_of(n)):
                 return "pending"
             kind = _vector_type(n)
             try:
                 if kind is None:
                     raise QueryError(f"pgvector indexes at most 4000 dimensions, not {n}")
-                companion = await self._create_companion(workspace, index, n, kind, timeout_ms)
+                companion = await self._create_companion(workspace, index, n, kind, metric, timeout_ms)
             except QueryError as exc:
-                log.warning("no vector index for deeplake_index %r: %s; searches on it stay exact", index.name, exc)
-                await job.failed(n, exc.message)
+                log.warning(
+                    "no %s vector index for deeplake_index %r: %s; searches by it stay exact", metric, index.name, exc
+                )
+                await job.failed(n, exc.message, metric)
                 return "failed"
-            await job.ready(n, companion)
+            await job.ready(n, companion, metric)
             return "ready"
 
     async def search(self, workspace: str, plan: Plan, *, read_only: bool, timeout_ms: int) -> QueryResult:
@@ -165,7 +173,10 @@ class Indexes:
             )
             return found[0]
 
-        if target is None or target.status != "ready" or target.dimension is None:
+        if target is not None and target.status == "ready" and target.l2_status == "pending" and search.metric == "l2":
+            await self.build(workspace, target.index_oid, _build_timeout(timeout_ms), "l2")
+            target = await self._targets.vector_index(*where)
+        if target is None or target.status_of(search.metric) != "ready" or target.dimension is None:
             return await run(plan.sql)
         n = target.dimension
         if search.dimension != n:
@@ -202,11 +213,14 @@ class Indexes:
             found = await session.value(probe)
         return None if found is None else int(found)
 
-    async def _create_companion(self, workspace: str, index: VectorIndex, n: int, kind: str, timeout_ms: int) -> int:
+    async def _create_companion(
+        self, workspace: str, index: VectorIndex, n: int, kind: str, metric: Metric, timeout_ms: int
+    ) -> int:
         """Build the HNSW index in memory (maintenance_work_mem about twice the table, 64 MB to 2 GB), with
         parallel workers, or serially when shared memory is short (e.g. Docker's 64 MB /dev/shm)."""
         table = f"{quote_ident(index.schema)}.{quote_ident(index.table)}"
-        name = f"{index.name[:40]}_dl_hnsw_{index.index_oid}"
+        prefix = f"{index.name[:37]}_dl_hnsw_l2_" if metric == "l2" else f"{index.name[:40]}_dl_hnsw_"
+        name = f"{prefix}{index.index_oid}"
         ddl = sql.SQL(
             "CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw "
             "(((deeplake_compat.ann_vector({column}, {n}))::deeplake_compat.{kind}({n})) deeplake_compat.{ops})"
@@ -216,7 +230,7 @@ class Indexes:
             column=sql.Identifier(index.column),
             n=sql.SQL(str(int(n))),
             kind=sql.SQL(kind),
-            ops=sql.SQL(f"{kind}_cosine_ops"),
+            ops=sql.SQL(f"{kind}_{metric}_ops"),
         )
         async with self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms) as session:
             size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table]))

@@ -302,8 +302,8 @@ CREATE TABLE IF NOT EXISTS deeplake_internal.indexes (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Vector search (see _vectors.py). A deeplake_index on a float4[] column gets a companion pgvector HNSW
--- index (cosine distance) on the expression below: the vector when it is 1-D with the index's
+-- Vector search (see _indexes.py). A deeplake_index on a float4[] column gets a companion pgvector HNSW
+-- index (cosine distance), and one for L2 distance when a search first ranks by `<->`, on the expression below: the vector when it is 1-D with the index's
 -- dimension N, else NULL (HNSW skips NULLs, and zero vectors). Up to 2000 dimensions it indexes
 -- vector(N), up to 4000 halfvec(N); beyond that there is no companion and searches stay exact.
 CREATE OR REPLACE FUNCTION deeplake_compat.ann_vector(a float4[], n integer)
@@ -311,14 +311,18 @@ CREATE OR REPLACE FUNCTION deeplake_compat.ann_vector(a float4[], n integer)
     RETURN CASE WHEN array_ndims(a) = 1 AND array_length(a, 1) = n THEN a::deeplake_compat.vector END;
 
 -- One row per vector deeplake_index stand-in. dimension is NULL until known (WITH (dimension = N),
--- else the most common length of the column's vectors); companion_oid is the HNSW index once built;
--- error says why it could not be built (searches then stay exact).
+-- else the most common length of the column's vectors); companion_oid is the (cosine) HNSW index once
+-- built, error says why it could not be built (searches then stay exact); l2_companion_oid and l2_error
+-- the same for the L2 HNSW index, built on the first `<->` search.
 CREATE TABLE IF NOT EXISTS deeplake_internal.ann_indexes (
     index_oid oid PRIMARY KEY,
     dimension integer CHECK (dimension > 0),
     companion_oid oid UNIQUE,
     error text
 );
+ALTER TABLE deeplake_internal.ann_indexes
+    ADD COLUMN IF NOT EXISTS l2_companion_oid oid UNIQUE,
+    ADD COLUMN IF NOT EXISTS l2_error text;
 
 CREATE OR REPLACE VIEW deeplake_compat.deeplake_indexes AS
     SELECT n.nspname AS schema_name, t.relname AS table_name, c.relname AS index_name,
@@ -328,14 +332,20 @@ CREATE OR REPLACE VIEW deeplake_compat.deeplake_indexes AS
                 WHEN a.companion_oid IS NOT NULL THEN 'ready'
                 WHEN a.error IS NOT NULL THEN 'failed: ' || a.error
                 ELSE 'pending' END AS ann_status,
-           a.dimension AS ann_dimension
+           a.dimension AS ann_dimension,
+           l.relname AS ann_l2_index,
+           CASE WHEN a.index_oid IS NULL THEN NULL
+                WHEN a.l2_companion_oid IS NOT NULL THEN 'ready'
+                WHEN a.l2_error IS NOT NULL THEN 'failed: ' || a.l2_error
+                ELSE 'on first use' END AS ann_l2_status
     FROM deeplake_internal.indexes d
     JOIN pg_index i ON i.indexrelid = d.index_oid
     JOIN pg_class c ON c.oid = i.indexrelid
     JOIN pg_class t ON t.oid = i.indrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN deeplake_internal.ann_indexes a ON a.index_oid = d.index_oid
-    LEFT JOIN pg_class h ON h.oid = a.companion_oid;
+    LEFT JOIN pg_class h ON h.oid = a.companion_oid
+    LEFT JOIN pg_class l ON l.oid = a.l2_companion_oid;
 
 -- Dropping an index or a workspace schema, however it happens (also by the query role), removes its
 -- bookkeeping. It runs with its owner's rights (the query role has none on these tables) and reads
@@ -346,12 +356,12 @@ CREATE OR REPLACE FUNCTION deeplake_internal.forget_dropped_objects()
 DECLARE
     companion oid;
 BEGIN
-    -- A vector stand-in takes its HNSW companion along (unless the same command dropped it, e.g. DROP TABLE);
-    -- dropping only the companion leaves the stand-in with exact search.
+    -- A vector stand-in takes its HNSW companions along (unless the same command dropped them, e.g. DROP
+    -- TABLE); dropping only a companion leaves the stand-in with exact search by that distance.
     FOR companion IN
-        SELECT a.companion_oid FROM deeplake_internal.ann_indexes a
+        SELECT c FROM deeplake_internal.ann_indexes a, LATERAL (VALUES (a.companion_oid), (a.l2_companion_oid)) v(c)
         WHERE a.index_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index')
-          AND a.companion_oid IS NOT NULL
+          AND c IS NOT NULL
     LOOP
         IF EXISTS (SELECT FROM pg_class WHERE oid = companion) THEN
             EXECUTE format('DROP INDEX %s', companion::regclass);
@@ -361,6 +371,8 @@ BEGIN
     WHERE index_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
     UPDATE deeplake_internal.ann_indexes SET companion_oid = NULL, error = 'its vector index was dropped'
     WHERE companion_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
+    UPDATE deeplake_internal.ann_indexes SET l2_companion_oid = NULL, l2_error = 'its vector index was dropped'
+    WHERE l2_companion_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
     DELETE FROM deeplake_internal.indexes
     WHERE index_oid IN (SELECT objid FROM pg_event_trigger_dropped_objects() WHERE object_type = 'index');
     DELETE FROM deeplake_internal.workspaces
@@ -395,7 +407,7 @@ CREATE OR REPLACE VIEW deeplake_compat.pg_indexes AS
     LEFT JOIN pg_tablespace t ON t.oid = i.reltablespace
     LEFT JOIN deeplake_internal.indexes d ON d.index_oid = i.oid
     WHERE c.relkind IN ('r', 'm', 'p') AND i.relkind IN ('i', 'I')
-      AND NOT EXISTS (SELECT FROM deeplake_internal.ann_indexes a WHERE a.companion_oid = i.oid);
+      AND NOT EXISTS (SELECT FROM deeplake_internal.ann_indexes a WHERE i.oid IN (a.companion_oid, a.l2_companion_oid));
 
 -- What the first statement of every transaction of the query role (see _executor.py) calls when the
 -- workspace is not a schema the role owns: it raises SQLSTATE DL404, so that the statements sent with it
