@@ -359,24 +359,27 @@ async def test_dimensions(local_client: httpx.AsyncClient, ws: str) -> None:
 
 
 async def test_l2_companion_comes_with_the_first_l2_search_and_goes_by_itself(
-    local_client: httpx.AsyncClient, ws: str
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
 ) -> None:
     data = await indexed_and_plain(local_client, ws)
-    l2_status = "SELECT ann_l2_status, ann_l2_index FROM deeplake_indexes WHERE schema_name = $1 AND index_name = $2"
-    assert await rows(local_client, ws, l2_status, [ws, "idx_docs"]) == [["on first use", None]]
+    l2_companions = (
+        "SELECT indexname FROM pg_catalog.pg_indexes WHERE schemaname = $1 AND indexname LIKE '%\\_dl\\_hnsw\\_l2\\_%'"
+    )
+    assert await rows(local_client, ws, l2_companions, [ws]) == []
     q = queries(data, 1)[0]
     nearest = "SELECT id FROM {t} ORDER BY emb <-> {q} LIMIT 10"
     exact = await rows(local_client, ws, nearest.format(t="plain", q=literal(q)))
     assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact  # builds, then ranks
-    [[state, l2_companion]] = await rows(local_client, ws, l2_status, [ws, "idx_docs"])
-    assert state == "ready" and "_dl_hnsw_l2_" in l2_companion
+    [[l2_companion]] = await rows(local_client, ws, l2_companions, [ws])
     assert l2_companion in await plan(local_client, ws, nearest.format(t="docs", q=literal(q)))
     # The API's pg_indexes hides it, like the cosine companion.
     listed = await rows(local_client, ws, "SELECT indexname FROM pg_indexes WHERE schemaname = $1", [ws])
     assert not any("_dl_hnsw" in name for [name] in listed)
 
     await run(local_client, ws, f'DROP INDEX "{l2_companion}"')  # by hand: L2 searches become exact
-    assert await rows(local_client, ws, l2_status, [ws, "idx_docs"]) == [["failed: its vector index was dropped", None]]
+    recorded = "SELECT l2_companion_oid, l2_error FROM deeplake_internal.ann_indexes WHERE index_oid = %s::regclass"
+    found = await superuser_rows(local_backend.data_dir, recorded, (f'"{ws}".idx_docs',))
+    assert found == [(None, "its vector index was dropped")]
     assert "hnsw" not in await plan(local_client, ws, nearest.format(t="docs", q=literal(q)))
     assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact
     assert (await status(local_client, ws, "idx_docs"))[0] == "ready"  # cosine searches keep theirs

@@ -113,6 +113,33 @@ async def index_scans(data_dir: Path, index: str, before: int = -1, wait_s: floa
         await superuser_rows(data_dir, "SELECT pg_sleep(0.2)")
 
 
+async def rank_through(
+    client: Client,
+    data_dir: Path,
+    companion: str,
+    forms: list[str],
+    param_form: str,
+    data: list[list[float]],
+    queries: list[list[float]],
+    distance: Any,
+) -> None:
+    """Each form (SQL with ``{q}``, and ``param_form`` with the query vector as $1) ranks through the index whose
+    name starts with ``companion``: by its plan, by its scan counter, and by recall@10 ≥ 0.98 against ``distance``."""
+    for form in forms:
+        assert f"Index Scan using {companion}" in await plan(client, form.format(q=array(queries[0]))), form
+    scans = await index_scans(data_dir, companion + "%")
+    found = 0
+    for q in queries:
+        truth = set(nearest(data, q, distance))
+        for form in forms:
+            got = await ids(client, form.format(q=array(q)))
+            assert len(got) == 10
+            found += len(truth & set(got))
+        found += len(truth & set(await ids(client, param_form, [q])))
+    assert found / (len(queries) * (len(forms) + 1) * 10) >= 0.98
+    assert await index_scans(data_dir, companion + "%", before=scans) > scans
+
+
 async def test_deeplake_and_pgvector_cosine_rank_through_the_companion(client: Client, data_dir: Path) -> None:
     data, queries = dataset()
     table = unique("docs")
@@ -123,21 +150,8 @@ async def test_deeplake_and_pgvector_cosine_rank_through_the_companion(client: C
         f"SELECT id, emb <=> {{q}} AS distance FROM {table} ORDER BY distance LIMIT 10",
         f"SELECT id FROM {table} ORDER BY {{q}} <=> emb LIMIT 10",
     ]
-    for form in forms:
-        assert f"Index Scan using {companion}" in await plan(client, form.format(q=array(queries[0]))), form
-    scans = await index_scans(data_dir, companion + "%")
-    found = 0
-    for q in queries:
-        truth = set(nearest(data, q, cosine_distance))
-        for form in forms:
-            got = await ids(client, form.format(q=array(q)))
-            assert len(got) == 10
-            found += len(truth & set(got))
-        # A query vector as a param, too.
-        got = await ids(client, f"SELECT id FROM {table} ORDER BY emb <=> $1 LIMIT 10", [q])
-        found += len(truth & set(got))
-    assert found / (QUERIES * (len(forms) + 1) * 10) >= 0.98
-    assert await index_scans(data_dir, companion + "%", before=scans) > scans
+    param_form = f"SELECT id FROM {table} ORDER BY emb <=> $1 LIMIT 10"
+    await rank_through(client, data_dir, companion, forms, param_form, data, queries, cosine_distance)
 
 
 async def test_pgvector_distances_on_float4_columns(client: Client) -> None:
@@ -184,23 +198,8 @@ async def test_l2_distance_ranks_through_an_l2_companion_built_by_the_first_sear
     assert len(set(first) & set(nearest(data, queries[0], l2_distance))) >= 9
     built = await companions(data_dir, table)
     assert len(built) == 2 and any(name.startswith(l2) for name in built)
-    status = await call(
-        client,
-        "query",
-        sql=f"SELECT ann_l2_status, ann_l2_index FROM deeplake_indexes WHERE index_name = '{table}_idx'",
-    )
-    assert status["rows"][0][0] == "ready" and status["rows"][0][1].startswith(l2)
-    for form in forms:
-        assert f"Index Scan using {l2}" in await plan(client, form.format(q=array(queries[0]))), form
-    scans = await index_scans(data_dir, l2 + "%")
-    found = 0
-    for q in queries:
-        truth = set(nearest(data, q, l2_distance))
-        for form in forms:
-            found += len(truth & set(await ids(client, form.format(q=array(q)))))
-        found += len(truth & set(await ids(client, f"SELECT id FROM {table} ORDER BY emb <-> $1 LIMIT 10", [q])))
-    assert found / (QUERIES * (len(forms) + 1) * 10) >= 0.98
-    assert await index_scans(data_dir, l2 + "%", before=scans) > scans
+    param_form = f"SELECT id FROM {table} ORDER BY emb <-> $1 LIMIT 10"
+    await rank_through(client, data_dir, l2, forms, param_form, data, queries, l2_distance)
     # Cosine searches keep their own companion.
     assert f"Index Scan using {cosine}" in await plan(
         client, forms[0].format(q=array(queries[0])).replace("<->", "<=>")

@@ -16,8 +16,8 @@ column builds it, in its own transaction, before it runs (so a search right afte
 build once, and the load did not pay HNSW upkeep per row). A build that fails (e.g. NaN in a vector)
 is logged and recorded, and searches on that column by that distance stay exact. Dropping the deeplake
 index (or its table, or workspace) drops the companions. `deeplake_indexes` shows `ann_index`,
-`ann_status`, `ann_dimension`, `ann_l2_index` and `ann_l2_status`; the API's `pg_indexes` hides
-companions (`pg_catalog.pg_indexes` lists them).
+`ann_status` and `ann_dimension` (of the cosine companion); the API's `pg_indexes` hides companions
+(`pg_catalog.pg_indexes` lists them, the L2 one too).
 
 Once a companion exists, every insert or update of the column maintains it (about 1-2 ms per row at 384
 dimensions), and a vector of another dimension is stored but left out of the index: searches through it

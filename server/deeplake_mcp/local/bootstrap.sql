@@ -310,6 +310,9 @@ CREATE OR REPLACE FUNCTION deeplake_compat.ann_vector(a float4[], n integer)
     RETURNS deeplake_compat.vector LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN array_ndims(a) = 1 AND array_length(a, 1) = n THEN a::deeplake_compat.vector END;
 
+-- Servers of other versions may share a data directory and run their own copy of this script: columns
+-- are only ever added to tables, and views keep their columns (CREATE OR REPLACE VIEW cannot drop any).
+
 -- One row per vector deeplake_index stand-in. dimension is NULL until known (WITH (dimension = N),
 -- else the most common length of the column's vectors); companion_oid is the (cosine) HNSW index once
 -- built, error says why it could not be built (searches then stay exact); l2_companion_oid and l2_error
@@ -332,20 +335,14 @@ CREATE OR REPLACE VIEW deeplake_compat.deeplake_indexes AS
                 WHEN a.companion_oid IS NOT NULL THEN 'ready'
                 WHEN a.error IS NOT NULL THEN 'failed: ' || a.error
                 ELSE 'pending' END AS ann_status,
-           a.dimension AS ann_dimension,
-           l.relname AS ann_l2_index,
-           CASE WHEN a.index_oid IS NULL THEN NULL
-                WHEN a.l2_companion_oid IS NOT NULL THEN 'ready'
-                WHEN a.l2_error IS NOT NULL THEN 'failed: ' || a.l2_error
-                ELSE 'on first use' END AS ann_l2_status
+           a.dimension AS ann_dimension
     FROM deeplake_internal.indexes d
     JOIN pg_index i ON i.indexrelid = d.index_oid
     JOIN pg_class c ON c.oid = i.indexrelid
     JOIN pg_class t ON t.oid = i.indrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN deeplake_internal.ann_indexes a ON a.index_oid = d.index_oid
-    LEFT JOIN pg_class h ON h.oid = a.companion_oid
-    LEFT JOIN pg_class l ON l.oid = a.l2_companion_oid;
+    LEFT JOIN pg_class h ON h.oid = a.companion_oid;
 
 -- Dropping an index or a workspace schema, however it happens (also by the query role), removes its
 -- bookkeeping. It runs with its owner's rights (the query role has none on these tables) and reads
