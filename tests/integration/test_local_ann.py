@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -369,8 +370,15 @@ async def test_l2_companion_comes_with_the_first_l2_search_and_goes_by_itself(
     q = queries(data, 1)[0]
     nearest = "SELECT id FROM {t} ORDER BY emb <-> {q} LIMIT 10"
     exact = await rows(local_client, ws, nearest.format(t="plain", q=literal(q)))
-    assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact  # builds, then ranks
-    [[l2_companion]] = await rows(local_client, ws, l2_companions, [ws])
+    # The first `<->` search starts the L2 build in the background and runs exactly meanwhile.
+    assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact
+    for _ in range(300):  # the build, in the background: up to a minute
+        built = await rows(local_client, ws, l2_companions, [ws])
+        if built:
+            break
+        await anyio.sleep(0.2)
+    [[l2_companion]] = built
+    assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact
     assert l2_companion in await plan(local_client, ws, nearest.format(t="docs", q=literal(q)))
     # The API's pg_indexes hides it, like the cosine companion.
     listed = await rows(local_client, ws, "SELECT indexname FROM pg_indexes WHERE schemaname = $1", [ws])
@@ -460,3 +468,59 @@ def test_compile_lifts_the_query_vector_and_plans_the_search() -> None:
     assert compile_sql("SELECT 1").search is None
     assert compile_sql("SELECT id FROM t ORDER BY emb <#> ARRAY[1, 2] LIMIT 1 FOR UPDATE").search is None
     assert compile_sql("SELECT * FROM (SELECT 1) AS q WHERE true LIMIT 3").search is None
+
+
+async def test_the_api_views_keep_their_columns(local_backend: LocalBackend) -> None:
+    """Servers of other versions share a data directory and run their own bootstrap script, whose
+    CREATE OR REPLACE VIEW fails if the view has columns it does not know: a view's columns never change."""
+    found = await superuser_rows(
+        local_backend.data_dir,
+        "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns "
+        "WHERE table_schema = 'deeplake_compat' AND table_name IN ('deeplake_indexes', 'pg_indexes') GROUP BY 1",
+    )
+    assert dict(found) == {
+        "deeplake_indexes": [
+            "schema_name", "table_name", "index_name", "columns", "sort_order", "index_type", "dimension",
+            "created_at", "ann_index", "ann_status", "ann_dimension",
+        ],
+        "pg_indexes": ["schemaname", "tablename", "indexname", "tablespace", "indexdef"],
+    }  # fmt: skip
+
+
+async def test_a_backend_that_closes_stops_its_background_build_and_a_later_search_starts_it_again(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
+) -> None:
+    await run(local_client, ws, "CREATE TABLE big (id INT, emb FLOAT4[]) USING deeplake")
+    await run(  # 20 000 x 384: an HNSW build of a few seconds
+        local_client,
+        ws,
+        "INSERT INTO big SELECT i, ARRAY(SELECT (random() + i * 0)::float4 FROM generate_series(1, 384)) "
+        "FROM generate_series(1, 20000) AS i",
+    )
+    await run(local_client, ws, "CREATE INDEX idx_big ON big USING deeplake_index (emb)")
+    l2_search = "SELECT id FROM big ORDER BY emb <-> $1 LIMIT 3"
+    recorded = "SELECT l2_companion_oid, l2_error FROM deeplake_internal.ann_indexes WHERE index_oid = %s::regclass"
+    index = (f'"{ws}".idx_big',)
+    building = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%%big%%' AND state = 'active'"
+    async with LocalBackend(local_backend.data_dir) as other:  # another server on the same data directory
+        found = await other.query(ws, l2_search, [[0.5] * 384], read_only=True)  # starts the L2 build
+        assert len(found["rows"]) == 3
+        assert await eventually(local_backend, building, (), [(1,)])  # under way as the server stops
+    # Closed while building: the build was stopped, nothing recorded, the index is still to be built.
+    assert await eventually(local_backend, building, (), [(0,)])
+    assert await superuser_rows(local_backend.data_dir, recorded, index) == [(None, None)]
+    assert len(await rows(local_client, ws, l2_search, [[0.5] * 384])) == 3  # starts it again, here
+    ready = recorded.replace("l2_companion_oid, l2_error", "l2_companion_oid IS NOT NULL, l2_error")
+    assert await eventually(local_backend, ready, index, [(True, None)], wait_s=120)
+    assert "_dl_hnsw_l2_" in await plan(local_client, ws, l2_search.replace("$1", literal([0.5] * 384)))
+
+
+async def eventually(
+    backend: LocalBackend, query: str, params: tuple[Any, ...], expected: list[Any], wait_s: float = 15.0
+) -> bool:
+    """Whether the superuser sees ``expected`` from ``query`` within ``wait_s`` (checked every 0.1 s)."""
+    for _ in range(int(wait_s * 10)):
+        if await superuser_rows(backend.data_dir, query, params) == expected:
+            return True
+        await anyio.sleep(0.1)
+    return False

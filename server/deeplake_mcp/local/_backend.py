@@ -86,7 +86,9 @@ class LocalBackend:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._parts = None
+        parts, self._parts = self._parts, None
+        if parts is not None:
+            await parts[2].aclose()
         pools, self._pools = self._pools, []
         for pool in pools:
             await pool.close()

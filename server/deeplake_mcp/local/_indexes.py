@@ -5,8 +5,9 @@ the catalog then records its Deep Lake options. A stand-in on one float4[] colum
 e.g. `embedding`), with index_type clustered, clustered_quantized (quantized, binary_quantized),
 pooled_quantized or none, also gets a companion pgvector HNSW index (cosine), built by the query role
 (the table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a second one for L2
-distance (`<index>_dl_hnsw_l2_<oid>`) when a search first ranks by `<->` (built then, before that search
-runs, like a pending companion: the cost falls on those who use it), both on
+distance (`<index>_dl_hnsw_l2_<oid>`) once a search ranks by `<->`: that search starts its build in the
+background and runs exactly, as do the next ones until it is ready (a build takes seconds to minutes,
+longer than a client waits for one call; the cost falls on those who use it), both on
 `deeplake_compat.ann_vector(col, N)::vector(N)`: the vector when it is 1-D with N dimensions, else NULL,
 which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions,
 no companion above 4000.
@@ -44,6 +45,7 @@ statement go to PostgreSQL together, in one round trip with the transaction's ow
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -102,6 +104,15 @@ class Indexes:
         self._catalog = catalog
         self._executor = executor
         self._targets = SearchTargets(catalog, executor)
+        self._background: dict[int, asyncio.Task[None]] = {}
+
+    async def aclose(self) -> None:
+        """Stop the builds running in the background (an index stopped halfway stays pending: the next search
+        that needs it starts it again)."""
+        tasks = list(self._background.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def create(self, workspace: str, plan: Plan, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> QueryResult:
         """Create the stand-in of ``plan.index``, record its options and build its companion if it has one."""
@@ -126,15 +137,32 @@ class Indexes:
                 await self.build(workspace, vector.index_oid, _build_timeout(timeout_ms))
         return QueryResult(columns=[], rows=[], row_count=0)
 
-    async def build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric = "cosine") -> str | None:
-        """Build a pending companion for ``metric``; its status after (None if the index is gone)."""
+    async def build(
+        self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric = "cosine", *, wait: bool = True
+    ) -> str | None:
+        """Build a pending companion for ``metric``; its status after (None if the index is gone, or, without
+        ``wait``, if another build is at it)."""
         try:
-            return await self._build(workspace, index_oid, timeout_ms, metric)
+            return await self._build(workspace, index_oid, timeout_ms, metric, wait)
         finally:
             self._targets.forget()
 
-    async def _build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric) -> str | None:
-        async with self._catalog.building(index_oid) as job:
+    def _build_in_background(self, workspace: str, index_oid: int) -> None:
+        """Start building the L2 companion of ``index_oid``, unless this process is at it already."""
+        if index_oid in self._background:
+            return
+        task = asyncio.create_task(self._build_l2(workspace, index_oid))
+        self._background[index_oid] = task
+        task.add_done_callback(lambda _: self._background.pop(index_oid, None))
+
+    async def _build_l2(self, workspace: str, index_oid: int) -> None:
+        try:
+            await self.build(workspace, index_oid, MAX_TIMEOUT_MS, "l2", wait=False)
+        except Exception:  # not a QueryError (those are recorded): the next `<->` search tries again
+            log.warning("building the L2 companion of deeplake_index %s stopped", index_oid, exc_info=True)
+
+    async def _build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric, wait: bool) -> str | None:
+        async with self._catalog.building(index_oid, wait=wait) as job:
             if job is None:
                 return None
             index = job.index
@@ -173,9 +201,8 @@ class Indexes:
             )
             return found[0]
 
-        if target is not None and target.status == "ready" and target.l2_status == "pending" and search.metric == "l2":
-            await self.build(workspace, target.index_oid, _build_timeout(timeout_ms), "l2")
-            target = await self._targets.vector_index(*where)
+        if target is not None and search.metric == "l2" and target.status == "ready" and target.l2_status == "pending":
+            self._build_in_background(workspace, target.index_oid)
         if target is None or target.status_of(search.metric) != "ready" or target.dimension is None:
             return await run(plan.sql)
         n = target.dimension
