@@ -159,7 +159,9 @@ async def test_dimension_option_builds_on_an_empty_table(local_client: httpx.Asy
     assert len(await ranking(local_client, ws, "docs", q, k=3)) == 3
 
 
-async def test_pending_index_is_built_by_the_first_search(local_client: httpx.AsyncClient, ws: str) -> None:
+async def test_pending_index_is_built_after_the_first_search(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
+) -> None:
     await load(local_client, ws, "docs", [])
     await run(local_client, ws, "CREATE INDEX idx_later ON docs USING deeplake_index (emb DESC)")
     assert await status(local_client, ws, "idx_later") == ["pending", None, None]
@@ -171,7 +173,11 @@ async def test_pending_index_is_built_by_the_first_search(local_client: httpx.As
     await load(local_client, ws, "", dataset())  # no HNSW upkeep while pending
     assert (await status(local_client, ws, "idx_later"))[0] == "pending"
 
-    found = await ranking(local_client, ws, "docs", q, k=5)
+    found = await ranking(local_client, ws, "docs", q, k=5)  # exact; starts the build in the background
+    ready = (
+        "SELECT companion_oid IS NOT NULL, dimension FROM deeplake_internal.ann_indexes WHERE index_oid = %s::regclass"
+    )
+    assert await eventually(local_backend, ready, (f'"{ws}".idx_later',), [(True, DIM)], wait_s=60)
     ann_status, dimension, companion = await status(local_client, ws, "idx_later")
     assert (ann_status, dimension) == ("ready", DIM)
     assert f"Index Scan using {companion}" in await plan(

@@ -1,24 +1,23 @@
 """deeplake_index stand-ins, their vector companions, and searches through them.
 
-Creating. `CREATE INDEX … USING deeplake_index` runs as a stand-in (see _sqlcompat) as the query role;
-the catalog then records its Deep Lake options. A stand-in on one float4[] column (or a domain over it,
-e.g. `embedding`), with index_type clustered, clustered_quantized (quantized, binary_quantized),
-pooled_quantized or none, also gets a companion pgvector HNSW index (cosine), built by the query role
-(the table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a second one for L2
-distance (`<index>_dl_hnsw_l2_<oid>`) once a search ranks by `<->`: that search starts its build in the
-background and runs exactly, as do the next ones until it is ready (a build takes seconds to minutes,
-longer than a client waits for one call; the cost falls on those who use it), both on
+Creating. `CREATE INDEX … USING deeplake_index` runs as a stand-in (see _sqlcompat) as the query role; the
+catalog then records its Deep Lake options. A stand-in on one float4[] column (or a domain over it, e.g.
+`embedding`), with index_type clustered, clustered_quantized (quantized, binary_quantized),
+pooled_quantized or none, also gets a companion pgvector HNSW index (cosine), built by the query role (the
+table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a second one for L2 distance
+(`<index>_dl_hnsw_l2_<oid>`) once a search ranks by `<->` (the cost falls on those who use it), both on
 `deeplake_compat.ann_vector(col, N)::vector(N)`: the vector when it is 1-D with N dimensions, else NULL,
-which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions,
-no companion above 4000.
-N is `WITH (dimension = N)`, else the most common length of the column's vectors. On a column without
-vectors yet (and no dimension) the index is *pending*: the first ranking search that finds vectors in the
-column builds it, in its own transaction, before it runs (so a search right after a bulk load pays the
-build once, and the load did not pay HNSW upkeep per row). A build that fails (e.g. NaN in a vector)
-is logged and recorded, and searches on that column by that distance stay exact. Dropping the deeplake
-index (or its table, or workspace) drops the companions. `deeplake_indexes` shows `ann_index`,
-`ann_status` and `ann_dimension` (of the cosine companion); the API's `pg_indexes` hides companions
-(`pg_catalog.pg_indexes` lists them, the L2 one too).
+which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions, no
+companion above 4000. N is `WITH (dimension = N)`, else the most common length of the column's vectors. On
+a column without vectors yet (and no dimension) the index is *pending*, and the load that follows pays no
+HNSW upkeep per row. A search that needs a companion not built yet (pending, or the L2 one) starts its
+build in the background, in its own transaction, and runs exactly, as the next ones do until it is ready:
+a build takes seconds to minutes, longer than a client waits for one call. One build per index runs at a
+time, across the servers sharing the data directory; one stopped (the server closing) leaves it to the
+next search. A build that fails (e.g. NaN in a vector) is logged and recorded, and searches on that column
+by that distance stay exact. Dropping the deeplake index (or its table, or workspace) drops the
+companions. `deeplake_indexes` shows `ann_index`, `ann_status` and `ann_dimension` (of the cosine
+companion); the API's `pg_indexes` hides companions (`pg_catalog.pg_indexes` lists them, the L2 one too).
 
 Once a companion exists, every insert or update of the column maintains it (about 1-2 ms per row at 384
 dimensions), and a vector of another dimension is stored but left out of the index: searches through it
@@ -37,10 +36,12 @@ expects the table to have fewer than MIN_ROWS rows (as fast as the index), or th
 conditions on the vector column) to keep fewer than MIN_FRACTION of the rows (an HNSW scan would wander
 far for so few and miss neighbours, while an exact scan only scores the rows that pass), and when the
 ANN scan returns fewer than LIMIT rows (too few rows, or the scan gave up: hnsw.max_scan_tuples).
-A q of another dimension is a QueryError naming the index's dimension; without a ready index for its
-distance (or when its build failed) the statement runs as written: an exact scan, in the order asked. The
-column's index and the planner's estimates come from a short-lived cache (_targets); the settings and the
-statement go to PostgreSQL together, in one round trip with the transaction's own set-up (Executor.run).
+A q of another dimension is a QueryError naming the index's dimension. While the index for its distance is
+being built, the search runs exactly in the index's terms (the rows with vectors of its dimension, or of
+q's while that is not known yet, nearest first); without an index, or when its build failed, the statement
+runs as written: an exact scan, in the order asked. The column's index and the planner's estimates come
+from a short-lived cache (_targets); the settings and the statement go to PostgreSQL together, in one round
+trip with the transaction's own set-up (Executor.run).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class Indexes:
         self._catalog = catalog
         self._executor = executor
         self._targets = SearchTargets(catalog, executor)
-        self._background: dict[int, asyncio.Task[None]] = {}
+        self._background: dict[tuple[int, Metric], asyncio.Task[None]] = {}
 
     async def aclose(self) -> None:
         """Stop the builds running in the background (an index stopped halfway stays pending: the next search
@@ -147,19 +148,20 @@ class Indexes:
         finally:
             self._targets.forget()
 
-    def _build_in_background(self, workspace: str, index_oid: int) -> None:
-        """Start building the L2 companion of ``index_oid``, unless this process is at it already."""
-        if index_oid in self._background:
+    def _build_in_background(self, workspace: str, index_oid: int, metric: Metric) -> None:
+        """Start building the ``metric`` companion of ``index_oid``, unless this process is at it already."""
+        key = (index_oid, metric)
+        if key in self._background:
             return
-        task = asyncio.create_task(self._build_l2(workspace, index_oid))
-        self._background[index_oid] = task
-        task.add_done_callback(lambda _: self._background.pop(index_oid, None))
+        task = asyncio.create_task(self._build_later(workspace, index_oid, metric))
+        self._background[key] = task
+        task.add_done_callback(lambda _: self._background.pop(key, None))
 
-    async def _build_l2(self, workspace: str, index_oid: int) -> None:
+    async def _build_later(self, workspace: str, index_oid: int, metric: Metric) -> None:
         try:
-            await self.build(workspace, index_oid, MAX_TIMEOUT_MS, "l2", wait=False)
-        except Exception:  # not a QueryError (those are recorded): the next `<->` search tries again
-            log.warning("building the L2 companion of deeplake_index %s stopped", index_oid, exc_info=True)
+            await self.build(workspace, index_oid, MAX_TIMEOUT_MS, metric, wait=False)
+        except Exception:  # not a QueryError (those are recorded): the next search that needs it tries again
+            log.warning("building the %s companion of deeplake_index %s stopped", metric, index_oid, exc_info=True)
 
     async def _build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric, wait: bool) -> str | None:
         async with self._catalog.building(index_oid, wait=wait) as job:
@@ -186,14 +188,16 @@ class Indexes:
             return "ready"
 
     async def search(self, workspace: str, plan: Plan, *, read_only: bool, timeout_ms: int) -> QueryResult:
-        """Run a ranking SELECT through its column's vector index (building it first if it is pending)."""
+        """Run a ranking SELECT through its column's vector index, or exactly while that is not ready (starting
+        its build when it is not built yet)."""
         search = plan.search
         assert search is not None
         where = (search.schema or workspace, search.table, search.column_name)
         target = await self._targets.vector_index(*where)
-        if target is not None and target.status == "pending":
-            await self.build(workspace, target.index_oid, _build_timeout(timeout_ms))
-            target = await self._targets.vector_index(*where)
+        if target is not None:
+            needed: Metric = "cosine" if target.status == "pending" else search.metric  # the dimension comes first
+            if target.status_of(needed) == "pending":
+                self._build_in_background(workspace, target.index_oid, needed)
 
         async def run(statement: str, settings: Mapping[str, str] | None = None) -> QueryResult:
             found = await self._executor.run(
@@ -201,17 +205,18 @@ class Indexes:
             )
             return found[0]
 
-        if target is not None and search.metric == "l2" and target.status == "ready" and target.l2_status == "pending":
-            self._build_in_background(workspace, target.index_oid)
-        if target is None or target.status_of(search.metric) != "ready" or target.dimension is None:
+        state = None if target is None else target.status_of(search.metric)
+        if target is None or state == "failed":
             return await run(plan.sql)
-        n = target.dimension
+        n = target.dimension or search.dimension
         if search.dimension != n:
             raise QueryError(
                 f"the query vector has {search.dimension} dimensions but deeplake_index {target.name!r} "
                 f"indexes {n}-dimensional vectors of column {search.column_name!r}; "
                 "embed the query with the model that produced the column"
             )
+        if state != "ready":  # being built: the same answer as the index will give, computed exactly
+            return await run(search.exact_sql(n))
         estimate = await self._targets.estimate(workspace, search, timeout_ms)
         rows, fraction = estimate.rows, estimate.fraction
         if rows is None or rows < MIN_ROWS or fraction is None or fraction < MIN_FRACTION:
