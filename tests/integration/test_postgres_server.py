@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import signal
@@ -230,3 +231,30 @@ async def test_your_own_postgres_unreachable_is_one_clear_error(tmp_path: Path) 
     with pytest.raises(PostgresSetupError, match="cannot connect to DEEPLAKE_MCP_POSTGRES_ADMIN_URL"):
         async with LocalBackend(tmp_path, postgres_url=as_role(nowhere, "app"), postgres_admin_url=nowhere):
             pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: as a regular user nothing changes user, so no fork")
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "__register_atfork"), reason="glibc's atfork registration")
+def test_as_root_the_server_programs_start_without_a_fork(new_data_dir: Path) -> None:
+    """fork() runs the atfork handlers of every library loaded in the process, and one (the deeplake package's,
+    loaded for TQL) can wait forever in them: initdb and pg_ctl start without one. Counted by an atfork
+    handler of the test's own, in a fresh process (so that nothing else forks meanwhile)."""
+    script = textwrap.dedent(
+        f"""
+        import ctypes
+        from pathlib import Path
+
+        forks = []
+        prepare = ctypes.CFUNCTYPE(None)(lambda: forks.append(1))
+        assert ctypes.CDLL(None).__register_atfork(prepare, None, None, None) == 0  # glibc's pthread_atfork
+        from deeplake_mcp.local._postgres import EmbeddedPostgres
+
+        server = EmbeddedPostgres(Path({str(new_data_dir)!r}))
+        server.open()
+        server.close()
+        print(len(forks))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "0", done.stderr
+    assert not (new_data_dir / "pg" / "postmaster.pid").exists()  # started, then stopped: it ran

@@ -28,12 +28,13 @@ import os
 import pwd
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import psutil
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -63,6 +64,23 @@ _PORT = 5432  # only names the socket file: the server listens on no TCP port
 _SOCKET_NAME = f".s.PGSQL.{_PORT}"
 _MAX_SOCKET_PATH = 103  # sun_path holds 104 bytes on macOS, 108 on Linux, NUL included
 _START_TIMEOUT_S = 60
+
+_CANNOT_EXECUTE = 126
+# As root, a program runs as the server's user, in its own group and no other (root's groups would open
+# root's files). The switch happens in a small Python that then execs the program, not in subprocess's child
+# (user=, group=): with those, subprocess forks instead of vforking, and fork runs the atfork handlers of
+# every library this process loaded; one of them (the deeplake package's, loaded for TQL) can wait forever
+# on its own threads there, and pg_ctl never starts.
+_AS_USER = (
+    sys.executable,
+    "-I",
+    "-S",
+    "-c",
+    "import os, sys\n"
+    "os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[1]))\n"
+    "try:\n    os.execv(sys.argv[3], sys.argv[3:])\n"
+    f"except PermissionError:\n    sys.exit({_CANNOT_EXECUTE})\n",
+)
 
 
 class PostgresSetupError(StartupError):
@@ -273,23 +291,21 @@ class EmbeddedPostgres:
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self._bin / program), *args]
-        user = self._run_as.pw_name if self._run_as is not None else None
-        # As root: the server's user, its own group and no other (root's groups would open root's files).
-        identity: dict[str, Any] = (
-            {"user": self._run_as.pw_uid, "group": self._run_as.pw_gid, "extra_groups": []} if self._run_as else {}
+        who = self._run_as.pw_name if self._run_as is not None else pwd.getpwuid(os.geteuid()).pw_name
+        cannot_run = PostgresSetupError(
+            f"{command[0]} cannot be run as user {who}: install deeplake-mcp where that user can read it, "
+            "or run deeplake-mcp as a regular user"
         )
+        if self._run_as is not None:
+            command = [*_AS_USER, str(self._run_as.pw_uid), str(self._run_as.pw_gid), *command]
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=_START_TIMEOUT_S + 10, check=False, **identity
-            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=_START_TIMEOUT_S + 10, check=False)
         except PermissionError:
-            who = user or pwd.getpwuid(os.geteuid()).pw_name
-            raise PostgresSetupError(
-                f"{command[0]} cannot be run as user {who}: install deeplake-mcp where that user can read it, "
-                "or run deeplake-mcp as a regular user"
-            ) from None
+            raise cannot_run from None
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PostgresSetupError(f"{program} failed: {exc}") from None
+        if self._run_as is not None and done.returncode == _CANNOT_EXECUTE:
+            raise cannot_run
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             detail = lines[-1] if lines else f"exit code {done.returncode}"
