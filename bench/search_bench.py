@@ -149,9 +149,10 @@ async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[s
     started = time.perf_counter()
     first_l2 = f"SELECT id FROM docs ORDER BY embedding <-> ARRAY[{','.join(['1'] * dim)}]::float4[] LIMIT 1"
     await tool(client, "query", {"sql": first_l2})  # starts the L2 companion's build, in the background
+    built = "SELECT FROM pg_class WHERE relname LIKE 'idx\\_dl\\_hnsw\\_l2\\_%'"
     with superuser(data_dir) as conn:
         for _ in range(36_000):  # up to two hours, checked every 0.2 s
-            if conn.execute("SELECT FROM pg_class WHERE relname LIKE 'idx\\_dl\\_hnsw\\_l2\\_%'").fetchone():
+            if conn.execute(built).fetchone() is not None:  # a row of no columns: () when found
                 break
             await asyncio.sleep(0.2)
     timings["l2_companion_build_s"] = round(time.perf_counter() - started, 1)

@@ -49,3 +49,23 @@ def test_runner_writes_summary(tmp_path: Path) -> None:
     assert "| calls | per-call overhead: p50 query − p50 no-op |" in table
     for plot in summary["plots"]:
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
+
+
+def test_search_bench_measures_every_case_through_its_index(tmp_path: Path) -> None:
+    out = tmp_path / "search.json"
+    done = subprocess.run(
+        [sys.executable, str(RUNNER.with_name("search_bench.py")), "--rows", "1500", "--dim", "16", "--queries", "5",
+         "--json-out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,  # about 20 s; a wait that never ends (the L2 build's) fails here
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert set(result["build"]) == {"load_s", "deeplake_index_build_s", "l2_companion_build_s", "pgvector_build_s"}
+    cases = result["cases"]
+    assert {"raw", "rest", "semantic_search", "query <#>", "query <-> float4[]"} <= set(cases)
+    for name, case in cases.items():
+        assert "error" not in case and case["p50_ms"] > 0, name
+        if name.startswith("query") and name != "query <=> vector":  # not the planner's choice on `ref`
+            assert case["uses_hnsw"] is True, name
