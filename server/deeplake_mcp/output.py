@@ -81,18 +81,16 @@ class Page:
     """The same rows as they came from the backend (for fingerprints), parallel to ``rows``."""
     more: bool
     """Rows exist after this page."""
+    lines: _Lines = field(repr=False)
+    """The header and rows as the JSON and table layouts write them (made once, while the page is fitted)."""
     budget_cut: bool = False
     clipped: list[str] = field(default_factory=list)
     cell_chars: int = 0
     abbreviated: list[str] = field(default_factory=list)
-    lines: _Lines | None = field(default=None, repr=False)
-    """The rows' lines as the JSON and table layouts write them, when already made (else made on demand)."""
 
     def framed_rows(self) -> str:
-        """The rows laid out by :func:`render_rows`, between untrusted-data tags ("" without rows)."""
-        if not self.rows:
-            return ""
-        return frame((self.lines or _Lines.of(self.columns, self.rows)).layout())
+        """The rows laid out as :func:`render_rows` does, between untrusted-data tags ("" without rows)."""
+        return frame(self.lines.layout()) if self.rows else ""
 
     @property
     def notes(self) -> list[str]:
@@ -232,7 +230,7 @@ class _Prepared:
 
 
 def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbreviate: bool) -> _Prepared:
-    out = _Prepared([], [], [], _Lines([compact_json(names)], [_table_line(names)]))
+    out = _Prepared([], [], [], _Lines.of(names, []))
     for row in rows:
         shown, clipped, abbreviated = [], set(), set()
         for i, cell in enumerate(row):

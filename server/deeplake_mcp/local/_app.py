@@ -459,8 +459,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(_internal_error(f"{request.method} {request.url.path}", exc), status_code=500)
 
 
-def _internal_error(request: str, exc: Exception) -> dict[str, str]:
-    """A bug: logged with its traceback under the request id the answer carries, and no detail in the answer."""
+def _internal_error(call: str, exc: Exception) -> dict[str, str]:
+    """A bug in ``call`` (method and path): logged with its traceback under the request id the answer carries,
+    and no detail in the answer."""
     request_id = str(uuid.uuid4())
-    log.error("%s failed (request id %s)", request, request_id, exc_info=exc)
+    log.error("%s failed (request id %s)", call, request_id, exc_info=exc)
     return envelope("INTERNAL_ERROR", "internal error in the local Deep Lake API", request_id=request_id)
