@@ -152,7 +152,7 @@ class LocalBackend:
                 return await indexes.create(workspace, plan, timeout_ms)
             if plan.search is not None:
                 return await indexes.search(workspace, plan, read_only=read_only, timeout_ms=timeout_ms)
-            statement = [(plan.sql, plan.params)]
+            statement = [(plan.sql, plan.bound_params())]
             return (await executor.run(workspace, statement, read_only=read_only, timeout_ms=timeout_ms))[0]
         finally:
             if not read_only:  # it may have changed tables or indexes

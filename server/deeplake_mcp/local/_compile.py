@@ -13,6 +13,10 @@ a clear QueryError, never a reason to run the text as
 it came. Query vectors written inline (`<#> ARRAY[…]`, also after `<=>` and `<->`) become params before
 parsing (deeplake_mcp.vector_text), since parsing and rendering hundreds of numbers costs milliseconds.
 
+A param that is a list of numbers and appears only as `$n::float4[]` (as `semantic_search` sends its query
+vector) goes as binary float4[] (``Plan.bound_params``): writing and parsing 384 numbers as text costs more
+than the search's round trip.
+
 Plans are cached by that shorter text and the params (an LRU of CACHE_SIZE): the same search with
 another query vector compiles once. A vector param (array text of numbers, or a list of numbers) can
 change a plan only by its length and by being all zeros (both part of the key), or when a WHERE
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -38,8 +42,8 @@ from ._ann import VectorSearch, plan_vector_search
 from ._errors import LocalAPIError, QueryError
 from ._search import rewrite_search
 from ._sqlcompat import DeeplakeIndex, deeplake_index, drop_embedding_typmods, point_pg_indexes
-from ._tree import render
-from ._values import JSON
+from ._tree import render, walk
+from ._values import JSON, Param, float4_array, is_vector
 
 __all__ = ["CACHE_SIZE", "Plan", "compile_sql"]
 
@@ -47,8 +51,8 @@ log = logging.getLogger(__name__)
 
 _AT_INDEX = re.compile(r", at index \d+$")
 _SCALARS = (str, int, float, Decimal, bool, type(None))
-_NUMBER_TYPES = frozenset({int, float, Decimal})  # by exact type: bool (an int subclass) is not a number here
 _VECTOR = "vector"
+_FLOAT4 = (("float4",), ("pg_catalog", "float4"))  # `real` parses as pg_catalog.float4
 
 
 CACHE_SIZE = 256
@@ -65,6 +69,18 @@ class Plan:
     """A deeplake_index to create: ``sql`` is its stand-in."""
     search: VectorSearch | None = field(default=None, compare=False)
     """A ranking a vector index can answer: ``sql`` is the statement as written (for when none can)."""
+    float4_params: frozenset[int] = frozenset()
+    """Positions of the params that are lists of numbers the statement only uses as `$n::float4[]`."""
+
+    def bound_params(self) -> list[Param]:
+        """The params as sent: those in ``float4_params`` as binary float4[] (as text when they cannot be)."""
+        if not self.float4_params:
+            return list(self.params)
+        return [self._bound(i, value) for i, value in enumerate(self.params)]
+
+    def _bound(self, position: int, value: JSON) -> Param:
+        encoded = float4_array(value) if position in self.float4_params else None
+        return value if encoded is None else encoded
 
 
 _cache: OrderedDict[Hashable, Plan] = OrderedDict()
@@ -120,7 +136,7 @@ def _param_keys(values: list[JSON], lifted: int) -> tuple[Hashable, ...] | None:
         if i >= lifted or is_vector_text(value):
             assert isinstance(value, str)
             keys.append((_VECTOR, *vector_shape(value)))
-        elif isinstance(value, list) and value and {type(item) for item in value} <= _NUMBER_TYPES:
+        elif is_vector(value):
             keys.append((_VECTOR, len(value), all(item == 0 for item in value)))
         elif isinstance(value, _SCALARS):
             keys.append((type(value), value))
@@ -149,11 +165,34 @@ def _plan(sql: str, root: ast.Node, values: list[JSON]) -> Plan:
     changed = point_pg_indexes(root) or changed
     changed = rewrite_search(root, values) or changed
     search = plan_vector_search(root, values)
+    float4 = _float4_params(root, values)
     if search is not None:
-        return Plan(render(root), [*values, *search.extra_params], search=search)
-    if changed:
-        return Plan(render(root), values)
-    return Plan(sql, values)
+        return Plan(render(root), [*values, *search.extra_params], search=search, float4_params=float4)
+    return Plan(render(root) if changed else sql, values, float4_params=float4)
+
+
+def _float4_params(root: ast.Node, values: list[JSON]) -> frozenset[int]:
+    """The positions of the params that are lists of numbers and appear only as `$n::float4[]`: typing them
+    float4[] changes nothing, so they can go as binary float4[]."""
+    vectors = [n for n, value in enumerate(values, start=1) if is_vector(value)]
+    if not vectors:
+        return frozenset()
+    uses: Counter[int] = Counter()
+    casts: Counter[int] = Counter()
+    for node in walk(root):
+        if isinstance(node, ast.ParamRef):
+            uses[node.number or 0] += 1
+        elif isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.ParamRef) and _is_float4_array(node.typeName):
+            casts[node.arg.number or 0] += 1
+    return frozenset(n - 1 for n in vectors if uses[n] == casts[n] > 0)
+
+
+def _is_float4_array(name: ast.TypeName | None) -> bool:
+    return (
+        name is not None
+        and len(name.arrayBounds or ()) == 1
+        and tuple(str(part.sval).lower() for part in name.names or () if isinstance(part, ast.String)) in _FLOAT4
+    )
 
 
 def _one_statement(sql: str) -> ast.Node:

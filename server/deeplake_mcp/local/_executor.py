@@ -10,9 +10,12 @@ protocol, so PostgreSQL itself refuses more than one per call. Every use of a co
 statements, cursors, session locks, LISTEN); what that cannot undo (the random seed, loaded libraries)
 the query role cannot change in the first place.
 
-Round trips: a ``session`` sends DISCARD ALL, BEGIN and the workspace set-up together (pipeline mode),
-then its statements one by one, then COMMIT; ``run`` sends all of that with its statements and COMMIT
-at once, which is one round trip for a read. A failure anywhere rolls the transaction back.
+Round trips: a ``session`` sends DISCARD ALL, BEGIN and the workspace set-up together (libpq's pipeline
+mode), then its statements one by one, then COMMIT; ``run`` sends all of that with its statements and
+COMMIT at once, which is one round trip for a read. A failure anywhere rolls the transaction back. The
+pipelined round trips are sent and read on libpq directly (psycopg's ``pq`` layer), with psycopg's own
+loaders for the rows: psycopg's pipeline and cursor bookkeeping cost more Python than PostgreSQL takes to
+run a short statement.
 """
 
 from __future__ import annotations
@@ -25,10 +28,15 @@ from typing import Any, TypedDict
 import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor, pq, sql
 from psycopg._queries import PostgresQuery
+from psycopg.abc import Buffer, PQGen
+from psycopg.abc import Transformer as Adapting
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.errors import error_from_result
+from psycopg.waiting import Ready, Wait
 from psycopg_pool import AsyncConnectionPool
 
 from ._errors import NotFound, QueryError
-from ._values import JSON, result_adapters, to_json, to_param
+from ._values import JSON, Param, result_adapters, to_json, to_param
 
 __all__ = ["DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS", "Executor", "QueryResult", "Session", "Statement", "open_pool"]
 
@@ -51,6 +59,7 @@ _SETTING = " || pg_catalog.set_config(${}, ${}, true)"
 _COMMIT = b"COMMIT"
 _NO_WORKSPACE = "DL404"  # deeplake_compat.workspace_not_found's SQLSTATE
 _IN_TRANSACTION = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
+_COPY = (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH)
 # SQLSTATEs that mean the server, not the statement, failed: connection (but 08P01, a params count
 # mismatch), resources, shutdown (57P; 57014 is a statement timeout), system and internal errors.
 _SERVER_FAULTS = ("08", "53", "57P", "58", "XX")
@@ -103,11 +112,11 @@ class Session:
         self.conn = conn
         self.cursor: AsyncRawCursor[Any] = _ExtendedCursor(conn)
 
-    async def execute(self, statement: Statement, params: Sequence[JSON] = ()) -> None:
+    async def execute(self, statement: Statement, params: Sequence[Param] = ()) -> None:
         """Run one statement; ``params`` fill ``$1``, ``$2`` … (sent as text, typed by PostgreSQL)."""
         await _execute(self.cursor, statement, params)
 
-    async def executemany(self, statement: str, params_batch: Sequence[Sequence[JSON]]) -> int:
+    async def executemany(self, statement: str, params_batch: Sequence[Sequence[Param]]) -> int:
         """Run one statement per params list; the rows affected in all."""
         await self.cursor.executemany(statement.encode(), [[to_param(v) for v in params] for params in params_batch])
         return max(self.cursor.rowcount, 0)
@@ -118,30 +127,16 @@ class Session:
             await copy.write(data)
         return max(self.cursor.rowcount, 0)
 
-    async def run(self, statement: Statement, params: Sequence[JSON] = ()) -> QueryResult:
-        """Run one statement and return its rows, JSON-ready."""
-        await self.execute(statement, params)
-        return await result(self.cursor)
-
-    async def rows(self, statement: Statement, params: Sequence[JSON] = ()) -> list[Any]:
+    async def rows(self, statement: Statement, params: Sequence[Param] = ()) -> list[Any]:
         """Run one statement and return its rows as loaded (tuples of Python values)."""
         await self.execute(statement, params)
         return await self.cursor.fetchall()
 
-    async def value(self, statement: Statement, params: Sequence[JSON] = ()) -> Any:
+    async def value(self, statement: Statement, params: Sequence[Param] = ()) -> Any:
         """The first column of the first row (None without rows)."""
         await self.execute(statement, params)
         row = await self.cursor.fetchone()
         return None if row is None else row[0]
-
-
-async def result(cur: AsyncRawCursor[Any]) -> QueryResult:
-    """The rows a cursor holds (or the rows its statement affected), JSON-ready."""
-    if cur.description is None:
-        return QueryResult(columns=[], rows=[], row_count=max(cur.rowcount, 0))
-    rows = [[to_json(value) for value in row] for row in await cur.fetchall()]
-    columns = [column.name for column in cur.description]
-    return QueryResult(columns=columns, rows=rows, row_count=len(rows))
 
 
 class Executor:
@@ -156,15 +151,15 @@ class Executor:
     ) -> AsyncIterator[Session]:
         """A transaction in ``workspace``; NotFound if it does not exist, PostgreSQL's errors as QueryError."""
         async with self._transaction() as conn:
+            await _round_trip(conn, _begin(workspace, read_only=read_only, timeout_ms=timeout_ms))
             session = Session(conn)
-            await _pipeline(conn, _begin(session.cursor, workspace, read_only=read_only, timeout_ms=timeout_ms))
             yield session
             await session.execute(_COMMIT)
 
     async def run(
         self,
         workspace: str,
-        statements: Sequence[tuple[Statement, Sequence[JSON]]],
+        statements: Sequence[tuple[Statement, Sequence[Param]]],
         *,
         read_only: bool,
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
@@ -175,12 +170,10 @@ class Executor:
         ``settings`` are further configuration parameters for the transaction (e.g. planner settings).
         """
         async with self._transaction() as conn:
-            control = _ExtendedCursor(conn)
-            cursors = [_ExtendedCursor(conn) for _ in statements]
-            steps = _begin(control, workspace, read_only=read_only, timeout_ms=timeout_ms, settings=settings)
-            steps += [(cursor, *statement) for cursor, statement in zip(cursors, statements, strict=True)]
-            await _pipeline(conn, [*steps, (control, _COMMIT, ())])
-            return [await result(cursor) for cursor in cursors]
+            steps = _begin(workspace, read_only=read_only, timeout_ms=timeout_ms, settings=settings)
+            results = await _round_trip(conn, [*steps, *statements, (_COMMIT, ())])
+            loader = Transformer(conn)
+            return [_query_result(found, loader) for found in results[len(steps) : len(steps) + len(statements)]]
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
@@ -199,22 +192,17 @@ class Executor:
             raise mapped from exc
 
 
-_Step = tuple[AsyncRawCursor[Any], Statement, Sequence[JSON]]
+_Step = tuple[Statement, Sequence[Param]]
 
 
 def _begin(
-    cursor: AsyncRawCursor[Any],
-    workspace: str,
-    *,
-    read_only: bool,
-    timeout_ms: int,
-    settings: Mapping[str, str] | None = None,
+    workspace: str, *, read_only: bool, timeout_ms: int, settings: Mapping[str, str] | None = None
 ) -> list[_Step]:
     """DISCARD ALL (whatever the connection's last user left), BEGIN, then the workspace's search_path, the
     statement timeout and ``settings`` (see _ENTER)."""
     extra = list(settings.items()) if settings else []
     enter = [workspace, str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS)), *(part for pair in extra for part in pair)]
-    return [(cursor, _DISCARD, ()), (cursor, _BEGIN[read_only], ()), (cursor, _enter_statement(len(extra)), enter)]
+    return [(_DISCARD, ()), (_BEGIN[read_only], ()), (_enter_statement(len(extra)), enter)]
 
 
 @cache
@@ -222,25 +210,84 @@ def _enter_statement(settings: int) -> bytes:
     return _ENTER.format("".join(_SETTING.format(3 + 2 * i, 4 + 2 * i) for i in range(settings))).encode()
 
 
-async def _pipeline(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> None:
-    """Send the steps in one round trip and collect their results; the first error, if any (PostgreSQL
-    skips what follows it)."""
-    first: psycopg.Error | None = None
+async def _round_trip(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> list[pq.abc.PGresult]:
+    """Send the steps in one round trip (each with the extended query protocol: one statement apiece) and
+    return their results; the first error, if any (PostgreSQL skips what follows it)."""
+    adapters = Transformer(conn)
+    commands = [_command(statement, params, adapters) for statement, params in steps]
+    pgconn = conn.pgconn
+    async with conn.lock:
+        pgconn.enter_pipeline_mode()
+        try:
+            results = await conn.wait(_exchange(pgconn, commands))
+        finally:
+            _leave_pipeline_mode(pgconn)
+    for found in results:
+        if found.status == pq.ExecStatus.FATAL_ERROR:
+            raise error_from_result(found, encoding=adapters.encoding)
+    return results
+
+
+_Command = tuple[bytes, Sequence[Buffer | None] | None, Sequence[int] | None, Sequence[pq.Format] | None]
+
+
+def _command(statement: Statement, params: Sequence[Param], adapters: Adapting) -> _Command:
+    """A statement and its params as libpq sends them, dumped as a cursor would (text of unknown type; a
+    Float4Array binary)."""
+    query = statement.encode() if isinstance(statement, str) else statement
+    if not isinstance(query, bytes):
+        query = query.as_bytes(adapters)
+    if not params:
+        return query, None, None, None
+    values = adapters.dump_sequence([to_param(param) for param in params], [PyFormat.AUTO] * len(params))
+    return query, values, adapters.types, adapters.formats
+
+
+def _exchange(pgconn: pq.abc.PGconn, commands: Sequence[_Command]) -> PQGen[list[pq.abc.PGresult]]:
+    """Queue the commands and a Sync, send them, and read one result per command up to the Sync."""
+    for query, values, types, formats in commands:
+        pgconn.send_query_params(query, values, types, formats)
+    pgconn.pipeline_sync()
+    while pgconn.flush():  # more to send than the socket took at once
+        if (yield Wait.RW) & Ready.R:
+            pgconn.consume_input()
+    results: list[pq.abc.PGresult] = []
+    while True:
+        while pgconn.is_busy():
+            yield Wait.R
+            pgconn.consume_input()
+            while pgconn.notifies():  # LISTEN is the agent's (DISCARD ALL ends it): drop what it brings
+                pass
+        found = pgconn.get_result()
+        if found is None:  # the end of one command's results
+            continue
+        if found.status == pq.ExecStatus.PIPELINE_SYNC:
+            return results
+        if found.status in _COPY:  # never sent here (the compiler refuses COPY … STDIN/STDOUT); a bad state
+            raise psycopg.NotSupportedError("COPY cannot run in a pipelined round trip")
+        results.append(found)
+
+
+def _leave_pipeline_mode(pgconn: pq.abc.PGconn) -> None:
+    """Back to one statement at a time; a connection left busy (an error halfway) is closed, so the pool
+    drops it."""
     try:
-        async with conn.pipeline():
-            for cursor, statement, params in steps:
-                try:
-                    await _execute(cursor, statement, params)
-                except psycopg.Error as exc:  # an earlier step's error, seen early
-                    first = exc
-                    break
-    except psycopg.Error as exc:
-        raise first or exc from None
-    if first is not None:
-        raise first
+        pgconn.exit_pipeline_mode()
+    except psycopg.Error:
+        pgconn.finish()
 
 
-async def _execute(cursor: AsyncRawCursor[Any], statement: Statement, params: Sequence[JSON]) -> None:
+def _query_result(found: pq.abc.PGresult, loader: Adapting) -> QueryResult:
+    """A statement's rows (or the rows it affected), JSON-ready."""
+    if found.status != pq.ExecStatus.TUPLES_OK:
+        return QueryResult(columns=[], rows=[], row_count=found.command_tuples or 0)
+    loader.set_pgresult(found)
+    rows = [[to_json(value) for value in row] for row in loader.load_rows(0, found.ntuples, tuple)]
+    columns = [(found.fname(i) or b"").decode(loader.encoding) for i in range(found.nfields)]
+    return QueryResult(columns=columns, rows=rows, row_count=len(rows))
+
+
+async def _execute(cursor: AsyncRawCursor[Any], statement: Statement, params: Sequence[Param]) -> None:
     query = statement.encode() if isinstance(statement, str) else statement
     await cursor.execute(query, [to_param(value) for value in params])
 

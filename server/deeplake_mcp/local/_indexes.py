@@ -199,9 +199,11 @@ class Indexes:
             if target.status_of(needed) == "pending":
                 self._build_in_background(workspace, target.index_oid, needed)
 
+        params = plan.bound_params()
+
         async def run(statement: str, settings: Mapping[str, str] | None = None) -> QueryResult:
             found = await self._executor.run(
-                workspace, [(statement, plan.params)], read_only=read_only, timeout_ms=timeout_ms, settings=settings
+                workspace, [(statement, params)], read_only=read_only, timeout_ms=timeout_ms, settings=settings
             )
             return found[0]
 

@@ -30,13 +30,17 @@ _OWN_CLAUSES = ("targetList", "whereClause", "havingClause", "sortClause", "grou
 
 
 def children(node: ast.Node) -> Iterator[ast.Node]:
-    """The node's direct child nodes."""
+    """The node's direct child nodes (also those in lists of lists, e.g. VALUES rows)."""
     for attr in _slots(node):
-        value = getattr(node, attr)
-        if isinstance(value, ast.Node):
-            yield value
-        elif isinstance(value, tuple | list):
-            yield from (item for item in value if isinstance(item, ast.Node))
+        yield from _nodes(getattr(node, attr))
+
+
+def _nodes(value: object) -> Iterator[ast.Node]:
+    if isinstance(value, ast.Node):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _nodes(item)
 
 
 def walk(node: ast.Node) -> Iterator[ast.Node]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
+from array import array
+from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
-from typing import Any, TypeAlias
+from functools import lru_cache
+from typing import Any, TypeAlias, TypeGuard, overload
 
 import psycopg
 from psycopg.abc import AdaptContext, Buffer
-from psycopg.adapt import AdaptersMap, Loader
+from psycopg.adapt import AdaptersMap, Dumper, Loader
 from psycopg.pq import Format
 from psycopg.types.string import TextLoader
 
@@ -20,23 +24,82 @@ from ._errors import InvalidRequest
 # Request bodies parse floats as Decimal (see _app), so params keep every digit they were sent with.
 JSON: TypeAlias = bool | int | float | Decimal | str | list["JSON"] | dict[str, "JSON"] | None
 _NOT_FINITE = "params must be finite numbers: JSON has no NaN or infinity (send 'NaN' as text to mean it)"
+NUMBER_TYPES = frozenset({int, float, Decimal})  # by exact type: bool (an int subclass) is not a number here
 
 
-def to_param(value: JSON) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Float4Array:
+    """A query vector sent as binary ``float4[]``: no text to write here, none for PostgreSQL to parse."""
+
+    data: bytes
+
+
+Param: TypeAlias = JSON | Float4Array
+"""A statement's param: a JSON value (sent as text), or a vector already encoded."""
+
+_FLOAT4_ARRAY_OID = 1021
+_FLOAT4_OID = 700
+_ARRAY_HEADER = struct.Struct(">iiIii")  # dimensions, has NULLs, element type, length, lower bound
+
+
+def is_vector(value: object) -> TypeGuard[list[int | float | Decimal]]:
+    """Whether ``value`` is a non-empty list of numbers."""
+    return isinstance(value, list) and bool(value) and set(map(type, value)) <= NUMBER_TYPES
+
+
+def float4_array(value: JSON) -> Float4Array | None:
+    """``value`` as a binary 1-D ``float4[]``: when it is a list of finite numbers within float4's range
+    (else None: sent as text, PostgreSQL says what is wrong with it: out of float4's range, or so close to 0
+    that it would become 0). Numbers round from the double they were read as, as in insert_rows' binary COPY."""
+    if not is_vector(value):
+        return None
+    floats = list(map(float, value))
+    if not all(map(math.isfinite, floats)):
+        return None
+    fields: list[float] = [4] * (2 * len(floats))  # each element: its length (4 bytes), then its value
+    fields[1::2] = floats
+    try:
+        body = _elements(len(floats)).pack(*fields)
+    except OverflowError:  # beyond float4
+        return None
+    if array("f", floats).count(0) != floats.count(0):  # a number so close to 0 that it becomes 0
+        return None
+    return Float4Array(_ARRAY_HEADER.pack(1, 0, _FLOAT4_OID, len(floats), 1) + body)
+
+
+@lru_cache(maxsize=16)
+def _elements(n: int) -> struct.Struct:
+    return struct.Struct(">" + "if" * n)
+
+
+class _Float4ArrayDumper(Dumper):
+    format = Format.BINARY
+    oid = _FLOAT4_ARRAY_OID
+
+    def dump(self, obj: Float4Array) -> Buffer:
+        return obj.data
+
+
+@overload
+def to_param(value: JSON) -> str | None: ...
+@overload
+def to_param(value: Float4Array) -> Float4Array: ...
+def to_param(value: Param) -> str | Float4Array | None:
     """Render a JSON param as PostgreSQL text input; it is sent with type unknown.
 
     PostgreSQL then types it from context (`id = $1`, `$1::jsonb`, `LIMIT $1`, a float4[] column, …).
-    Objects become JSON text and arrays become array literals (`{1,2}`, `{{1,2},{3,4}}`, `{"a\\"b"}`).
+    Objects become JSON text and arrays become array literals (`{1,2}`, `{{1,2},{3,4}}`, `{"a\\"b"}`); a
+    Float4Array goes as it is (binary, typed float4[]).
     """
-    if value is None:
-        return None
+    if value is None or isinstance(value, Float4Array):
+        return value
     if isinstance(value, list):
         return _array_literal(value)
     return _text(value)
 
 
 def _array_literal(items: list[JSON]) -> str:
-    if set(map(type, items)) <= {int, float, Decimal}:  # a vector: nothing to quote
+    if set(map(type, items)) <= NUMBER_TYPES:  # a vector: nothing to quote
         numbers = ",".join(map(str, items))
         if "n" in numbers or "N" in numbers:  # nan, inf, NaN, Infinity: no finite number's text has an n
             raise InvalidRequest(_NOT_FINITE)
@@ -105,8 +168,10 @@ class _TextOnFailureLoader(Loader):
 
 
 def result_adapters() -> AdaptersMap:
-    """Adapters for result loading: lenient dates and times, intervals as PostgreSQL text."""
+    """Adapters for the connections: lenient dates and times and intervals as PostgreSQL text in results,
+    Float4Array params."""
     adapters = AdaptersMap(psycopg.adapters)
+    adapters.register_dumper(Float4Array, _Float4ArrayDumper)
     for name in ("date", "time", "timetz", "timestamp", "timestamptz"):
         adapters.register_loader(name, _TextOnFailureLoader)
     adapters.register_loader("interval", TextLoader)
