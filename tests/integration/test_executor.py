@@ -4,9 +4,10 @@ transaction is rolled back, settings end with their transaction."""
 from __future__ import annotations
 
 import httpx
+import psycopg
 import pytest
 
-from deeplake_mcp.local import _indexes
+from deeplake_mcp.local import LocalBackend, _indexes
 from local_api_helpers import query_error, rows, run
 
 pytestmark = pytest.mark.anyio
@@ -42,3 +43,15 @@ async def test_search_settings_end_with_their_transaction(
         assert len(await rows(local_client, ws, search)) == 3
         settings = "SELECT current_setting('enable_seqscan'), current_setting('search_path')"
         assert await rows(local_client, ws, settings) == [["on", f"{ws}, deeplake_compat, pg_temp"]]
+
+
+async def test_a_copy_in_a_round_trip_is_refused_and_its_connection_dropped(
+    local_backend: LocalBackend, ws: str
+) -> None:
+    # The compiler refuses COPY … STDOUT before it gets here; should one arrive, the connection it left in
+    # COPY mode is closed (not handed to the next call), however many times it happens.
+    executor = local_backend._open()[3]
+    for _ in range(12):  # more than the pool has connections
+        with pytest.raises(psycopg.NotSupportedError, match="COPY"):
+            await executor.run(ws, [("COPY (SELECT 1) TO STDOUT", ())], read_only=True)
+        assert (await executor.run(ws, [("SELECT 1", ())], read_only=True))[0]["rows"] == [[1]]

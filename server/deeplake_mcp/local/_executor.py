@@ -113,7 +113,8 @@ class Session:
         self.cursor: AsyncRawCursor[Any] = _ExtendedCursor(conn)
 
     async def execute(self, statement: Statement, params: Sequence[Param] = ()) -> None:
-        """Run one statement; ``params`` fill ``$1``, ``$2`` … (sent as text, typed by PostgreSQL)."""
+        """Run one statement; ``params`` fill ``$1``, ``$2`` … (sent as text, typed by PostgreSQL; a Float4Array as
+        binary float4[])."""
         await _execute(self.cursor, statement, params)
 
     async def executemany(self, statement: str, params_batch: Sequence[Sequence[Param]]) -> int:
