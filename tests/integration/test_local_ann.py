@@ -401,6 +401,24 @@ async def test_l2_companion_comes_with_the_first_l2_search_and_goes_by_itself(
     assert "_dl_hnsw_" in await plan(local_client, ws, cosine)
 
 
+async def test_a_build_a_search_starts_runs_under_the_background_budget(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not the 10-minute cap of a request's statements (a build over millions of rows takes longer): its own
+    # budget, here cut to 1 ms so that the build stops and says why.
+    monkeypatch.setattr(_indexes, "BACKGROUND_BUILD_TIMEOUT_MS", 1)
+    data = await indexed_and_plain(local_client, ws)
+    q = queries(data, 1)[0]
+    nearest = "SELECT id FROM {t} ORDER BY emb <-> {q} LIMIT 10"
+    exact = await rows(local_client, ws, nearest.format(t="plain", q=literal(q)))
+    assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact  # starts the L2 build
+    recorded = "SELECT l2_companion_oid, l2_error FROM deeplake_internal.ann_indexes WHERE index_oid = %s::regclass"
+    stopped = [(None, "canceling statement due to statement timeout")]
+    assert await eventually(local_backend, recorded, (f'"{ws}".idx_docs',), stopped, wait_s=60)
+    assert "hnsw" not in await plan(local_client, ws, nearest.format(t="docs", q=literal(q)))  # exact from then on
+    assert await rows(local_client, ws, nearest.format(t="docs", q=literal(q))) == exact
+
+
 async def test_drop_index_table_or_companion(
     local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
 ) -> None:

@@ -42,6 +42,7 @@ __all__ = ["DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS", "Executor", "QueryResult", "S
 
 DEFAULT_TIMEOUT_MS = 60_000
 MAX_TIMEOUT_MS = 600_000
+"""The longest a statement may run, whatever a request asks for."""
 
 _DISCARD = b"DISCARD ALL"
 _BEGIN = {True: b"BEGIN READ ONLY", False: b"BEGIN READ WRITE"}
@@ -148,11 +149,16 @@ class Executor:
 
     @asynccontextmanager
     async def session(
-        self, workspace: str, *, read_only: bool, timeout_ms: int = DEFAULT_TIMEOUT_MS
+        self, workspace: str, *, read_only: bool, timeout_ms: int = DEFAULT_TIMEOUT_MS, longest_ms: int = MAX_TIMEOUT_MS
     ) -> AsyncIterator[Session]:
-        """A transaction in ``workspace``; NotFound if it does not exist, PostgreSQL's errors as QueryError."""
+        """A transaction in ``workspace``; NotFound if it does not exist, PostgreSQL's errors as QueryError.
+
+        Its statement timeout is ``timeout_ms``, at most ``longest_ms`` (a longer cap is for the server's own
+        index builds, never for a request's statements).
+        """
         async with self._transaction() as conn:
-            await _round_trip(conn, _begin(workspace, read_only=read_only, timeout_ms=timeout_ms))
+            begin = _begin(workspace, read_only=read_only, timeout_ms=timeout_ms, longest_ms=longest_ms)
+            await _round_trip(conn, begin)
             session = Session(conn)
             yield session
             await session.execute(_COMMIT)
@@ -197,12 +203,17 @@ _Step = tuple[Statement, Sequence[Param]]
 
 
 def _begin(
-    workspace: str, *, read_only: bool, timeout_ms: int, settings: Mapping[str, str] | None = None
+    workspace: str,
+    *,
+    read_only: bool,
+    timeout_ms: int,
+    settings: Mapping[str, str] | None = None,
+    longest_ms: int = MAX_TIMEOUT_MS,
 ) -> list[_Step]:
     """DISCARD ALL (whatever the connection's last user left), BEGIN, then the workspace's search_path, the
-    statement timeout and ``settings`` (see _ENTER)."""
+    statement timeout (at most ``longest_ms``) and ``settings`` (see _ENTER)."""
     extra = list(settings.items()) if settings else []
-    enter = [workspace, str(min(max(timeout_ms, 1), MAX_TIMEOUT_MS)), *(part for pair in extra for part in pair)]
+    enter = [workspace, str(min(max(timeout_ms, 1), longest_ms)), *(part for pair in extra for part in pair)]
     return [(_DISCARD, ()), (_BEGIN[read_only], ()), (_enter_statement(len(extra)), enter)]
 
 

@@ -12,7 +12,8 @@ companion above 4000. N is `WITH (dimension = N)`, else the most common length o
 a column without vectors yet (and no dimension) the index is *pending*, and the load that follows pays no
 HNSW upkeep per row. A search that needs a companion not built yet (pending, or the L2 one) starts its
 build in the background, in its own transaction, and runs exactly, as the next ones do until it is ready:
-a build takes seconds to minutes, longer than a client waits for one call. One build per index runs at a
+a build takes seconds to minutes, longer than a client waits for one call (it may run for
+BACKGROUND_BUILD_TIMEOUT_MS, past the 10-minute cap of a request's statements). One build per index runs at a
 time, across the servers sharing the data directory; one stopped (the server closing) leaves it to the
 next search. A build that fails (e.g. NaN in a vector) is logged and recorded, and searches on that column
 by that distance stay exact. Dropping the deeplake index (or its table, or workspace) drops the
@@ -76,6 +77,8 @@ MIN_ROWS = 1000
 """Tables the planner expects to have fewer rows are ranked exactly (as fast: 8 ms vs 6 ms at 1000 x 384)."""
 MAX_EF_SEARCH = 1000  # pgvector's limit
 BUILD_TIMEOUT_MS = 300_000
+BACKGROUND_BUILD_TIMEOUT_MS = 6 * 3_600_000
+"""How long a build a search started may run (no request waits for it): 1M x 384 takes about 5 minutes here."""
 
 _TABLE_ACCESS_METHOD = b"""
     SELECT n.nspname, c.relname, am.amname
@@ -159,7 +162,7 @@ class Indexes:
 
     async def _build_later(self, workspace: str, index_oid: int, metric: Metric) -> None:
         try:
-            await self.build(workspace, index_oid, MAX_TIMEOUT_MS, metric, wait=False)
+            await self.build(workspace, index_oid, BACKGROUND_BUILD_TIMEOUT_MS, metric, wait=False)
         except Exception:  # not a QueryError (those are recorded): the next search that needs it tries again
             log.warning("building the %s companion of deeplake_index %s stopped", metric, index_oid, exc_info=True)
 
@@ -266,7 +269,10 @@ class Indexes:
             kind=sql.SQL(kind),
             ops=sql.SQL(f"{kind}_{metric}_ops"),
         )
-        async with self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms) as session:
+        building = self._executor.session(
+            workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=BACKGROUND_BUILD_TIMEOUT_MS
+        )
+        async with building as session:
             size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table]))
             memory = max(65536, min(2097152, 2 * size // 1024))
             await session.execute(b"SELECT set_config('maintenance_work_mem', $1, true)", [f"{memory}kB"])
