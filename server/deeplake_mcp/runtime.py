@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -15,15 +16,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deeplake_mcp.audit import AuditedClient, AuditedTensorDB, Trail, open_trail
 from deeplake_mcp.cache import TTLCache
-from deeplake_mcp.deeplake import DeepLakeClient, TensorDBClient, Timeouts
+from deeplake_mcp.deeplake import DeepLakeClient, QueryHandler, TensorDBClient, Timeouts
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
 from deeplake_mcp.server_sql import ServerSQL
 from deeplake_mcp.settings import Settings, reveal
-
-if TYPE_CHECKING:
-    from deeplake_mcp.local import LocalBackend
 
 __all__ = ["LOCAL_API_URL", "Runtime", "open_runtime"]
 
@@ -77,33 +75,27 @@ async def open_runtime(
     in embedded mode, where the client reaches the local API in-process. ``warm_up`` loads the
     embedding model in the background, so the first search does not wait for it while
     ``tools/list`` still answers at once. ``start_in_background`` yields before the embedded
-    PostgreSQL is up, so a client's handshake and ``tools/list`` do not wait for it either: calls
-    that reach the local API wait until it is open, and a failure to open it ends the block.
+    PostgreSQL is up (and before the local package is even imported), so a client's handshake and
+    ``tools/list`` do not wait for it either: calls that reach the local API wait until it is open,
+    and a failure to open it ends the block.
     """
     timeouts = Timeouts(query=settings.query_timeout + 1)
     backend = settings.effective_backend
     async with AsyncExitStack() as stack:
         if backend == "local":
-            from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
-
-            local = LocalBackend(
-                settings.data_dir,
-                postgres_url=reveal(settings.postgres_url),
-                postgres_admin_url=reveal(settings.postgres_admin_url),
-            )
-            app: ASGIApp = create_app(local)
-            opened: anyio.Event | None = None
+            app: ASGIApp
+            handler: QueryHandler
             if start_in_background:
-                opened = anyio.Event()
+                local = _Deferred()
                 tasks = await stack.enter_async_context(anyio.create_task_group())
                 stack.callback(tasks.cancel_scope.cancel)  # on the way out, first let go of the backend
-                tasks.start_soon(_hold_open, local, opened)
-                app = _when_open(app, opened)
+                tasks.start_soon(_hold_open, settings, local)
+                app, handler = local.app, local.query
             else:
-                await stack.enter_async_context(local)
+                app, handler = await stack.enter_async_context(_local_api(settings))
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             common: dict[str, Any] = {"transport": transport, "timeouts": timeouts}
-            queries = {"query_handler": in_process_queries(local, opened)}
+            queries = {"query_handler": handler}
             api_url = tensordb_url = LOCAL_API_URL
         else:
             assert settings.api_key is not None
@@ -137,27 +129,59 @@ async def open_runtime(
         )
 
 
-async def _hold_open(local: LocalBackend, opened: anyio.Event) -> None:
-    """Open ``local`` and keep it open until cancelled; opening and closing are never cut short."""
+@asynccontextmanager
+async def _local_api(settings: Settings) -> AsyncIterator[tuple[ASGIApp, QueryHandler]]:
+    """The embedded backend, open: its REST app and its in-process query route."""
+    from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
+
+    local = LocalBackend(
+        settings.data_dir,
+        postgres_url=reveal(settings.postgres_url),
+        postgres_admin_url=reveal(settings.postgres_admin_url),
+    )
+    async with local:
+        yield create_app(local), in_process_queries(local)
+
+
+class _Deferred:
+    """The embedded backend's app and query route before it is open: each request waits until it is."""
+
+    def __init__(self) -> None:
+        self.opened = anyio.Event()
+        self._api: tuple[ASGIApp, QueryHandler] | None = None
+
+    def open_with(self, app: ASGIApp, query: QueryHandler) -> None:
+        self._api = (app, query)
+        self.opened.set()
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.opened.wait()
+        assert self._api is not None
+        await self._api[0](scope, receive, send)
+
+    async def query(self, workspace: str, body: dict[str, Any], read_only: bool) -> tuple[int, Any]:
+        await self.opened.wait()
+        assert self._api is not None
+        return await self._api[1](workspace, body, read_only)
+
+
+async def _hold_open(settings: Settings, deferred: _Deferred) -> None:
+    """Open the embedded backend and keep it open until cancelled; opening and closing are never cut short.
+
+    The local package (psycopg, pglast: a tenth of a second) is imported in a thread meanwhile, so a
+    client's handshake and ``tools/list`` do not wait for it.
+    """
+    await anyio.to_thread.run_sync(importlib.import_module, "deeplake_mcp.local")
+    api = _local_api(settings)
     with anyio.CancelScope(shield=True):
-        await local.__aenter__()
+        app, query = await api.__aenter__()
     try:
-        opened.set()
-        log.info("the embedded backend is open (data in %s)", local.data_dir)
+        deferred.open_with(app, query)
+        log.info("the embedded backend is open (data in %s)", settings.data_dir)
         await anyio.sleep_forever()
     finally:
         with anyio.CancelScope(shield=True):
-            await local.__aexit__(None, None, None)
-
-
-def _when_open(app: ASGIApp, opened: anyio.Event) -> ASGIApp:
-    """``app``, with each request waiting until the backend behind it is open."""
-
-    async def wait_then_serve(scope: Scope, receive: Receive, send: Send) -> None:
-        await opened.wait()
-        await app(scope, receive, send)
-
-    return wait_then_serve
+            await api.__aexit__(None, None, None)
 
 
 def _embedder(settings: Settings) -> Embedder | None:

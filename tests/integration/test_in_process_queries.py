@@ -21,6 +21,7 @@ from deeplake_mcp.deeplake import (
     Timeouts,
 )
 from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
+from deeplake_mcp.runtime import _Deferred
 
 pytestmark = pytest.mark.anyio
 
@@ -93,19 +94,27 @@ async def test_same_rows_and_same_errors(clients: tuple[DeepLakeClient, DeepLake
 
 
 async def test_a_call_waits_until_the_backend_is_open(local_backend: LocalBackend, ws: str) -> None:
-    opened = anyio.Event()
-    handle = in_process_queries(local_backend, opened)
+    # What the runtime hands its clients while the backend opens in the background (`serve`).
+    deferred = _Deferred()
     answers: list[tuple[int, Any]] = []
+    statuses: list[int] = []
 
     async def call() -> None:
-        answers.append(await handle(ws, {"query": "SELECT 1"}, True))
+        answers.append(await deferred.query(ws, {"query": "SELECT 1"}, True))
+
+    async def request() -> None:
+        transport = httpx.ASGITransport(app=deferred.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://deeplake.local") as client:
+            statuses.append((await client.get("/workspaces")).status_code)
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(call)
+        tasks.start_soon(request)
         await anyio.sleep(0.05)
-        assert answers == []
-        opened.set()
+        assert answers == [] and statuses == []
+        deferred.open_with(create_app(local_backend), in_process_queries(local_backend))
     assert answers == [(200, {"columns": ["?column?"], "rows": [[1]], "row_count": 1})]
+    assert statuses == [200]
 
 
 async def test_a_call_gets_no_longer_than_the_client_waits(local_backend: LocalBackend, ws: str) -> None:

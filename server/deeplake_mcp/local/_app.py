@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -291,15 +290,10 @@ async def run_query(
     return await backend.query(workspace, text, params, _timeout_ms(body), read_only=read_only)
 
 
-def in_process_queries(backend: LocalBackend, opened: anyio.Event | None = None) -> QueryHandler:
-    """The query route as a function, for a client in the same process: no HTTP, no JSON, the same answers.
-
-    With ``opened``, a call waits until the backend is open (as requests to the app do in the runtime).
-    """
+def in_process_queries(backend: LocalBackend) -> QueryHandler:
+    """The query route as a function, for a client in the same process: no HTTP, no JSON, the same answers."""
 
     async def handle(workspace: str, body: dict[str, Any], read_only: bool) -> tuple[int, Any]:
-        if opened is not None:
-            await opened.wait()
         try:
             return 200, await run_query(backend, workspace, body, says_read_only=read_only)
         except LocalAPIError as exc:
