@@ -8,21 +8,23 @@ and the questions asked of them behave) twice over:
   then ``CREATE INDEX … USING deeplake_index (embedding DESC)`` through the tool, which builds its pgvector
   HNSW companion (cosine); the first ``<->`` search through the tool then starts its L2 companion's build
   (timed until the index exists);
-* ``ref`` (``embedding vector(D)``): the same rows with a plain pgvector HNSW index (cosine, same m,
-  ef_construction and build memory as the companion).
+* ``ref`` (``embedding vector(D)``): the same rows with plain pgvector HNSW indexes, one cosine, one L2
+  (same m, ef_construction and build memory as the companions).
 
 Every query then runs through each case below, interleaved (the order rotates per query), so that other
 load on the machine hits all cases alike:
 
 * ``raw``: psycopg straight to PostgreSQL, ``SELECT id FROM ref ORDER BY embedding <=> %s::vector LIMIT k``
-  at the same ``hnsw.ef_search`` as the server: **the reference**;
+  at the same ``hnsw.ef_search`` as the server: **the reference** (of ``query <-> float4[]``: ``raw <->``, the same
+  with pgvector's L2 distance through its L2 index, since an L2 graph search costs more than a cosine one);
 * ``rest``: the statement ``semantic_search`` sends, through the server's REST client (in-process ASGI);
 * ``semantic_search``: the MCP tool with ``vector=``, through the SDK's in-process ``Client``;
 * ``query …``: the MCP ``query`` tool (inside its own ``LIMIT`` wrapper) with ranking SQL written by hand:
   Deep Lake's ``<#>`` and pgvector's ``<=>`` / ``<->`` on the float4[] column, and ``<=>`` on ``ref``.
 
 Reported per case: p50 / p99 latency, recall@k against the exact top k (numpy, float32; L2 for ``<->``,
-cosine otherwise), the ratio of its p50 to raw's, and for ``query`` cases whether the plan uses an HNSW index.
+cosine otherwise), the ratio of its p50 to its reference's, and for ``query`` cases whether the plan uses an
+HNSW index.
 Writes JSON (``--json-out``, default ``bench/results/search.json``) and a PNG next to it (matplotlib, if
 installed).
 
@@ -168,15 +170,29 @@ async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[s
     return timings
 
 
+def l2_reference(data_dir: Path) -> float | None:
+    """pgvector's own L2 HNSW index on ``ref`` (data dirs loaded before it existed lack it): its build time,
+    None when it was there."""
+    with superuser(data_dir) as conn:
+        if conn.execute(f"SELECT to_regclass('{WS}.ref_hnsw_l2')").fetchone() != (None,):
+            return None
+        size = conn.execute("SELECT pg_table_size(%s::regclass)", [f"{WS}.ref"]).fetchone()
+        assert size is not None
+        conn.execute(f"SET maintenance_work_mem = '{max(65536, min(2097152, 2 * int(size[0]) // 1024))}kB'")
+        started = time.perf_counter()
+        conn.execute(f"CREATE INDEX ref_hnsw_l2 ON {WS}.ref USING hnsw (embedding deeplake_compat.vector_l2_ops)")
+        return round(time.perf_counter() - started, 1)
+
+
 # The cases
 
 
-def raw_case(conn: psycopg.AsyncConnection[Any], k: int) -> Case:
+def raw_case(conn: psycopg.AsyncConnection[Any], k: int, operator: str = "<=>") -> Case:
     def prepared(q: np.ndarray) -> Call:
         text = "[" + ",".join(f"{x:.4f}" for x in q.tolist()) + "]"
 
         async def call() -> list[int]:
-            cur = await conn.execute(f"SELECT id FROM ref ORDER BY embedding <=> %s::vector LIMIT {k}", [text])
+            cur = await conn.execute(f"SELECT id FROM ref ORDER BY embedding {operator} %s::vector LIMIT {k}", [text])
             return [row[0] for row in await cur.fetchall()]
 
         return call
@@ -230,6 +246,9 @@ def literal(q: np.ndarray) -> str:
 def vector(q: np.ndarray) -> str:
     return "'[" + ",".join(f"{x:.4f}" for x in q.tolist()) + "]'::vector"
 
+
+REFERENCES = {"query <-> float4[]": "raw <->"}
+"""The reference of a case, when it is not ``raw``."""
 
 QUERIES = {
     "query <#>": ("SELECT id FROM docs ORDER BY embedding <#> {q} LIMIT {k}", "cosine"),
@@ -314,6 +333,9 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         }
         made = {"rows": args.rows, "dim": args.dim, "noise": args.noise, "seed": SEED}
         result["build"] = await prepare(client, data_dir, data, made)
+        l2_build = l2_reference(data_dir)
+        if l2_build is not None:
+            result["build"]["pgvector_l2_build_s"] = l2_build
         raw = await psycopg.AsyncConnection.connect(
             host=socket_dir(data_dir), dbname="postgres", user="postgres", autocommit=True
         )
@@ -322,10 +344,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
             await raw.execute(f"SET hnsw.ef_search = {ef_search}")
             cases: dict[str, Case] = {
                 "raw": raw_case(raw, args.k),
+                "raw <->": raw_case(raw, args.k, "<->"),
                 "rest": rest_case(rt, args.k),
                 "semantic_search": search_case(client, args.k),
             }
-            truths = {"raw": truth["cosine"], "rest": truth["cosine"], "semantic_search": truth["cosine"]}
+            truths = {"raw": truth["cosine"], "raw <->": truth["l2"]}
+            truths |= {"rest": truth["cosine"], "semantic_search": truth["cosine"]}
             plans: dict[str, bool | None] = {}
             for name, (template, metric) in QUERIES.items():
                 sql = template.replace("{k}", str(args.k))
@@ -334,10 +358,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 plans[name] = await uses_hnsw(client, sql.format(q=literal(qs[0]), v=vector(qs[0])))
             print(f"measuring {len(cases)} cases x {args.queries} queries (+{WARM_UP} warm-up)", flush=True)
             result["cases"] = await measure(cases, qs, truths, args.k, WARM_UP)
-            raw_p50 = result["cases"]["raw"].get("p50_ms")
-            for summary in result["cases"].values():
-                if raw_p50 and "p50_ms" in summary:
-                    summary["ratio_to_raw"] = round(summary["p50_ms"] / raw_p50, 2)
+            for name, summary in result["cases"].items():
+                reference = REFERENCES.get(name, "raw")
+                reference_p50 = result["cases"].get(reference, {}).get("p50_ms")
+                if reference_p50 and "p50_ms" in summary:
+                    summary["reference"] = reference
+                    summary["ratio_to_raw"] = round(summary["p50_ms"] / reference_p50, 2)
             for name, used in plans.items():
                 result["cases"][name]["uses_hnsw"] = used
     return result

@@ -62,9 +62,11 @@ def test_search_bench_measures_every_case_through_its_index(tmp_path: Path) -> N
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
-    assert set(result["build"]) == {"load_s", "deeplake_index_build_s", "l2_companion_build_s", "pgvector_build_s"}
+    builds = {"load_s", "deeplake_index_build_s", "l2_companion_build_s", "pgvector_build_s", "pgvector_l2_build_s"}
+    assert set(result["build"]) == builds
     cases = result["cases"]
-    assert {"raw", "rest", "semantic_search", "query <#>", "query <-> float4[]"} <= set(cases)
+    assert {"raw", "raw <->", "rest", "semantic_search", "query <#>", "query <-> float4[]"} <= set(cases)
+    assert cases["query <-> float4[]"]["reference"] == "raw <->" and cases["query <#>"]["reference"] == "raw"
     for name, case in cases.items():
         assert "error" not in case and case["p50_ms"] > 0, name
         if name.startswith("query") and name != "query <=> vector":  # not the planner's choice on `ref`
