@@ -132,6 +132,21 @@ async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncC
     assert "hnsw" not in await plan(local_client, ws, f"SELECT id, emb <#> {q} AS s FROM plain ORDER BY s DESC LIMIT 5")
 
 
+async def test_a_build_that_outlasts_its_call_goes_on_in_the_background(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CREATE INDEX call gives the build 1 ms here (a table of millions of rows takes longer than a call
+    # may last): the call still succeeds, and the index is built in the background without a search.
+    monkeypatch.setattr(_indexes, "MAX_TIMEOUT_MS", 1)
+    data = await indexed_and_plain(local_client, ws)
+    assert (await status(local_client, ws, "idx_docs"))[0] in ("pending", "ready")
+    ready = "SELECT companion_oid IS NOT NULL, error FROM deeplake_internal.ann_indexes WHERE index_oid = %s::regclass"
+    assert await eventually(local_backend, ready, (f'"{ws}".idx_docs',), [(True, None)], wait_s=60)
+    q = queries(data, 1)[0]
+    assert "_dl_hnsw_" in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="DESC", k=10))
+    assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+
+
 async def test_dimension_option_builds_on_an_empty_table(local_client: httpx.AsyncClient, ws: str) -> None:
     await load(local_client, ws, "docs", [])
     await run(

@@ -8,7 +8,9 @@ table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a seco
 (`<index>_dl_hnsw_l2_<oid>`) once a search ranks by `<->` (the cost falls on those who use it), both on
 `deeplake_compat.ann_vector(col, N)::vector(N)`: the vector when it is 1-D with N dimensions, else NULL,
 which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions, no
-companion above 4000. N is `WITH (dimension = N)`, else the most common length of the column's vectors. On
+companion above 4000. N is `WITH (dimension = N)`, else the most common length of the column's vectors. The
+CREATE INDEX call builds the companion within its own time (at least BUILD_TIMEOUT_MS); one that takes
+longer (millions of rows) goes on in the background, and searches run exactly until it is ready. On
 a column without vectors yet (and no dimension) the index is *pending*, and the load that follows pays no
 HNSW upkeep per row. A search that needs a companion not built yet (pending, or the L2 one) starts its
 build in the background, in its own transaction, and runs exactly, as the next ones do until it is ready:
@@ -145,9 +147,13 @@ class Indexes:
         self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric = "cosine", *, wait: bool = True
     ) -> str | None:
         """Build a pending companion for ``metric``; its status after (None if the index is gone, or, without
-        ``wait``, if another build is at it)."""
+        ``wait``, if another build is at it). With ``wait``, a build that outlasts ``timeout_ms`` (a big table)
+        goes on in the background, with its own budget, and the status is pending."""
         try:
             return await self._build(workspace, index_oid, timeout_ms, metric, wait)
+        except _OutOfTime:
+            self._build_in_background(workspace, index_oid, metric)
+            return "pending"
         finally:
             self._targets.forget()
 
@@ -182,6 +188,10 @@ class Indexes:
                     raise QueryError(f"pgvector indexes at most 4000 dimensions, not {n}")
                 companion = await self._create_companion(workspace, index, n, kind, metric, timeout_ms)
             except QueryError as exc:
+                if wait and isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+                    took = "the %s vector index of %r takes longer than %d ms: built in the background"
+                    log.info(took, metric, index.name, timeout_ms)
+                    raise _OutOfTime from exc
                 log.warning(
                     "no %s vector index for deeplake_index %r: %s; searches by it stay exact", metric, index.name, exc
                 )
@@ -269,9 +279,8 @@ class Indexes:
             kind=sql.SQL(kind),
             ops=sql.SQL(f"{kind}_{metric}_ops"),
         )
-        building = self._executor.session(
-            workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=BACKGROUND_BUILD_TIMEOUT_MS
-        )
+        # The server's own statement, its time chosen here (a background build may take hours): not capped.
+        building = self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
         async with building as session:
             size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table]))
             memory = max(65536, min(2097152, 2 * size // 1024))
@@ -303,6 +312,10 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
     if columns:
         names = sql.SQL(", ").join(sql.Identifier(column) for column in columns)
         await session.execute(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(index.schema, index.table), names))
+
+
+class _OutOfTime(Exception):
+    """A build that outlasted the time of the call that waited for it."""
 
 
 def _vector_type(n: int) -> str | None:
