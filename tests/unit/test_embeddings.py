@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import httpx
@@ -26,6 +26,7 @@ from deeplake_mcp.embeddings import (
     OpenAICompatibleEmbedder,
     create_embedder,
 )
+from deeplake_mcp.embeddings._cache import MAX_QUERIES, CachedQueries
 
 pytestmark = pytest.mark.anyio
 
@@ -100,11 +101,11 @@ def test_importing_the_package_loads_no_backend() -> None:
 
 def test_factory_builds_each_kind() -> None:
     local = create_embedder("local")
-    assert isinstance(local, LocalMiniLMEmbedder) and isinstance(local, Embedder)
-    assert not local.ready and local.dimensions == 384
+    assert isinstance(local, CachedQueries) and isinstance(local, Embedder)
+    assert local.name.startswith("local:") and not local.ready and local.dimensions == 384
     remote = create_embedder("openai", url="http://127.0.0.1:1/v1", model="m", dimensions=8)
-    assert isinstance(remote, OpenAICompatibleEmbedder) and isinstance(remote, Embedder)
-    assert remote.dimensions == 8
+    assert isinstance(remote, CachedQueries) and isinstance(remote, Embedder)
+    assert remote.name.startswith("openai-compatible:") and remote.dimensions == 8
     assert create_embedder("none") is None
 
 
@@ -439,10 +440,14 @@ async def test_openai_concurrent_warm_ups_send_one_request() -> None:
 
 
 class _FakeEmbeddingAPI(BaseHTTPRequestHandler):
-    """``POST /v1/embeddings`` with deterministic vectors; 401 without the right bearer token."""
+    """``POST /v1/embeddings`` with deterministic vectors; 401 without the right bearer token. ``inputs``
+    records what each request asked to embed."""
+
+    inputs: ClassVar[list[Any]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.inputs.append(body.get("input"))
         if self.path != "/v1/embeddings":
             self._send(404, {"error": {"message": f"no route {self.path}"}})
         elif self.headers.get("Authorization") != f"Bearer {KEY}":
@@ -487,6 +492,28 @@ async def test_openai_over_real_http(fake_api: str) -> None:
     with pytest.raises(EmbeddingError, match="401 Unauthorized: Invalid API key"):
         await wrong_key.embed_query("query")
     await wrong_key.aclose()
+
+
+async def test_recent_queries_are_not_embedded_again(fake_api: str) -> None:
+    embedder = create_embedder("openai", url=fake_api, model="fake", api_key=KEY, dimensions=12)
+    assert embedder is not None
+    _FakeEmbeddingAPI.inputs.clear()
+    first = await embedder.embed_query("rivers in spring")
+    first.append(99.0)  # the caller's list is its own: the kept vector is unchanged
+    again = await embedder.embed_query("rivers in spring")
+    assert again == fake_vector("rivers in spring", 12)
+    assert _FakeEmbeddingAPI.inputs == [["rivers in spring"]]  # one request for both
+    # Least recently used out, past the cache's size; very long texts are never kept; documents never.
+    for i in range(MAX_QUERIES):
+        await embedder.embed_query(f"query {i}")
+    await embedder.embed_query("rivers in spring")
+    long_text = "word " * 1000
+    for _ in range(2):
+        await embedder.embed_query(long_text)
+        await embedder.embed_documents(["a document"])
+    assert _FakeEmbeddingAPI.inputs.count(["rivers in spring"]) == 2
+    assert _FakeEmbeddingAPI.inputs.count([long_text]) == 2 and _FakeEmbeddingAPI.inputs.count(["a document"]) == 2
+    await embedder.aclose()
 
 
 async def test_openai_unreachable_server_after_retries() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from deeplake_mcp.embeddings._base import Embedder
+from deeplake_mcp.embeddings._cache import CachedQueries
 
 if TYPE_CHECKING:
     import httpx
@@ -24,7 +25,8 @@ def create_embedder(
     transport: httpx.AsyncBaseTransport | None = None,
     threads: int | None = None,
 ) -> Embedder | None:
-    """The embedder for ``kind`` (``DEEPLAKE_MCP_EMBEDDER``), or ``None`` for ``"none"``.
+    """The embedder for ``kind`` (``DEEPLAKE_MCP_EMBEDDER``), or ``None`` for ``"none"``; it keeps the vectors
+    of recent queries (:class:`CachedQueries`).
 
     ``url``, ``model``, ``api_key``, ``dimensions`` and ``transport`` apply to ``"openai"`` only;
     ``threads`` (the model's CPU threads) to ``"local"`` only.
@@ -32,7 +34,7 @@ def create_embedder(
     if kind == "local":
         from deeplake_mcp.embeddings._onnx import LocalMiniLMEmbedder
 
-        return LocalMiniLMEmbedder(threads=threads)
+        return CachedQueries(LocalMiniLMEmbedder(threads=threads))
     if kind == "openai":
         if not url or not model:
             needed = (("DEEPLAKE_MCP_EMBEDDING_URL", url), ("DEEPLAKE_MCP_EMBEDDING_MODEL", model))
@@ -42,9 +44,10 @@ def create_embedder(
             )
         from deeplake_mcp.embeddings._openai import OpenAICompatibleEmbedder
 
-        return OpenAICompatibleEmbedder(
+        remote = OpenAICompatibleEmbedder(
             base_url=url, model=model, api_key=api_key, dimensions=dimensions, transport=transport
         )
+        return CachedQueries(remote)
     if kind == "none":
         return None
     raise ValueError(f"unknown embedder {kind!r}; choose one of: {', '.join(EMBEDDER_KINDS)}")
