@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -363,3 +364,25 @@ async def test_search_sees_schema_changes_made_through_the_server(client: Client
     assert found["rows"][0][0] == "x"
     message = await call_error(client, "semantic_search", table=table, vector=[1.0, 0.0, 0.0])
     assert "2-dimensional" in message
+
+
+async def test_create_index_on_a_table_too_big_for_the_call_returns_and_builds_in_the_background(
+    data_dir: Path,
+) -> None:
+    # A one-second query timeout: the companion's build (30 000 random 128-d vectors, seconds) would outlast
+    # the call, whose client stops waiting at two seconds. The call returns instead, and the index is ready
+    # a little later by itself.
+    table = unique("big")
+    async with Client(build_server(settings_for(data_dir, embedder="none"))) as setup:
+        await call(setup, "execute_sql", sql=f"CREATE TABLE {table} (id INT, e FLOAT4[]) USING deeplake")
+        vector = "ARRAY(SELECT random()::float4 FROM generate_series(1, 128) WHERE i > 0)"
+        await call(setup, "execute_sql", sql=f"INSERT INTO {table} SELECT i, {vector} FROM generate_series(1, 30000) i")
+    async with Client(build_server(settings_for(data_dir, embedder="none", query_timeout=1))) as client:
+        await call(client, "execute_sql", sql=f"CREATE INDEX {table}_idx ON {table} USING deeplake_index (e)")
+        status = f"SELECT ann_status FROM deeplake_indexes WHERE index_name = '{table}_idx'"
+        for _ in range(600):  # up to a minute
+            found = (await call(client, "query", sql=status))["rows"]
+            if found != [["pending"]]:
+                break
+            await anyio.sleep(0.1)
+        assert found == [["ready"]]

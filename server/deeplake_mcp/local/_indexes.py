@@ -9,8 +9,9 @@ table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a seco
 `deeplake_compat.ann_vector(col, N)::vector(N)`: the vector when it is 1-D with N dimensions, else NULL,
 which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions, no
 companion above 4000. N is `WITH (dimension = N)`, else the most common length of the column's vectors. The
-CREATE INDEX call builds the companion within its own time (at least BUILD_TIMEOUT_MS); one that takes
-longer (millions of rows) goes on in the background, and searches run exactly until it is ready. On
+CREATE INDEX call builds the companion within its own time (BUILD_SHARE of it); one that takes longer
+(at the tools' default 60 s, a few hundred thousand 384-d rows) goes on in the background, the call
+returns, and searches run exactly until it is ready. On
 a column without vectors yet (and no dimension) the index is *pending*, and the load that follows pays no
 HNSW upkeep per row. A search that needs a companion not built yet (pending, or the L2 one) starts its
 build in the background, in its own transaction, and runs exactly, as the next ones do until it is ready:
@@ -78,7 +79,9 @@ where the exact scan takes about as long)."""
 MIN_ROWS = 1000
 """Tables the planner expects to have fewer rows are ranked exactly (as fast: 8 ms vs 6 ms at 1000 x 384)."""
 MAX_EF_SEARCH = 1000  # pgvector's limit
-BUILD_TIMEOUT_MS = 300_000
+BUILD_SHARE = 0.9
+"""The share of a CREATE INDEX call's time its companion's build may take: its client stops waiting soon
+after the call's time, so a longer build goes on in the background and the call returns first."""
 BACKGROUND_BUILD_TIMEOUT_MS = 6 * 3_600_000
 """How long a build a search started may run (no request waits for it): 1M x 384 takes about 5 minutes here."""
 
@@ -323,5 +326,6 @@ def _vector_type(n: int) -> str | None:
 
 
 def _build_timeout(timeout_ms: int) -> int:
-    """Statement timeout for building an HNSW index: at least BUILD_TIMEOUT_MS (a build takes a while)."""
-    return min(max(timeout_ms, BUILD_TIMEOUT_MS), MAX_TIMEOUT_MS)
+    """Statement timeout for the build a CREATE INDEX call waits for: BUILD_SHARE of the call's (at least a
+    second), at most MAX_TIMEOUT_MS."""
+    return min(max(int(timeout_ms * BUILD_SHARE), 1_000), MAX_TIMEOUT_MS)
