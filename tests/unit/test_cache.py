@@ -1,8 +1,8 @@
-"""The TTL cache: expiry by a clock, and selective invalidation."""
+"""The caches: the TTL one (expiry by a clock, selective invalidation) and the LRU one (bounded by size)."""
 
 from __future__ import annotations
 
-from deeplake_mcp.cache import TTLCache
+from deeplake_mcp.cache import LRUCache, TTLCache
 
 
 def test_entries_expire_after_ttl() -> None:
@@ -25,3 +25,17 @@ def test_invalidate_selectively_and_all() -> None:
     assert cache.get(("ws2", "a")) == 3
     cache.invalidate()
     assert cache.get(("ws2", "a")) is None
+
+
+def test_lru_keeps_the_most_recently_used() -> None:
+    cache: LRUCache[str, int] = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # now the most recent
+    cache.put("c", 3)  # "b" goes
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+    cache.put("a", 10)  # a new value refreshes it
+    cache.put("d", 4)  # "c" goes
+    assert (cache.get("a"), cache.get("c"), cache.get("d")) == (10, None, 4)
+    cache.clear()
+    assert len(cache) == 0 and cache.get("a") is None

@@ -9,9 +9,9 @@ packed doubles (3 KB each at 384 dimensions), least recently used first out.
 from __future__ import annotations
 
 from array import array
-from collections import OrderedDict
 from collections.abc import Sequence
 
+from deeplake_mcp.cache import LRUCache
 from deeplake_mcp.embeddings._base import Embedder
 
 __all__ = ["CachedQueries"]
@@ -26,8 +26,7 @@ class CachedQueries:
 
     def __init__(self, inner: Embedder, *, size: int = MAX_QUERIES) -> None:
         self._inner = inner
-        self._size = size
-        self._vectors: OrderedDict[str, array[float]] = OrderedDict()
+        self._vectors: LRUCache[str, array[float]] = LRUCache(size)
 
     @property
     def name(self) -> str:
@@ -48,13 +47,10 @@ class CachedQueries:
         """The vector of ``text``: kept from an earlier call, else the inner embedder's (then kept)."""
         kept = self._vectors.get(text) if isinstance(text, str) else None
         if kept is not None:
-            self._vectors.move_to_end(text)
             return kept.tolist()
         vector = await self._inner.embed_query(text)
         if len(text) <= MAX_QUERY_CHARS:
-            self._vectors[text] = array("d", vector)
-            if len(self._vectors) > self._size:
-                self._vectors.popitem(last=False)
+            self._vectors.put(text, array("d", vector))
         return vector
 
     async def warm_up(self) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -35,6 +35,7 @@ from decimal import Decimal
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 
+from deeplake_mcp.cache import LRUCache
 from deeplake_mcp.statements import split_tag
 from deeplake_mcp.vector_text import is_vector_text, lift, vector_shape
 
@@ -83,7 +84,7 @@ class Plan:
         return value if encoded is None else encoded
 
 
-_cache: OrderedDict[Hashable, Plan] = OrderedDict()
+_cache: LRUCache[Hashable, Plan] = LRUCache(CACHE_SIZE)
 
 
 def compile_sql(sql: str, params: Sequence[JSON] = ()) -> Plan:
@@ -108,7 +109,6 @@ def _compile(text: str, values: list[JSON], lifted: int) -> Plan:
     key = (text, keys) if keys is not None else None
     cached = _cache.get(key) if key is not None else None
     if cached is not None:
-        _cache.move_to_end(key)
         return replace(cached, params=[*values, *cached.params[len(values) :]])
     root = _one_statement(text)
     try:
@@ -122,9 +122,7 @@ def _compile(text: str, values: list[JSON], lifted: int) -> Plan:
             "simplify it, e.g. split it into smaller queries"
         ) from exc
     if key is not None and keys is not None and _reusable(plan, keys):
-        _cache[key] = plan
-        if len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        _cache.put(key, plan)
     return plan
 
 

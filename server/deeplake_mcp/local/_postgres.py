@@ -290,22 +290,18 @@ class EmbeddedPostgres:
         self._run("pg_ctl", "-D", str(self.pgdata), *args, action)
 
     def _run(self, program: str, *args: str) -> None:
-        command = [str(self._bin / program), *args]
-        who = self._run_as.pw_name if self._run_as is not None else pwd.getpwuid(os.geteuid()).pw_name
-        cannot_run = PostgresSetupError(
-            f"{command[0]} cannot be run as user {who}: install deeplake-mcp where that user can read it, "
-            "or run deeplake-mcp as a regular user"
-        )
+        binary = str(self._bin / program)
+        command = [binary, *args]
         if self._run_as is not None:
             command = [*_AS_USER, str(self._run_as.pw_uid), str(self._run_as.pw_gid), *command]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=_START_TIMEOUT_S + 10, check=False)
         except PermissionError:
-            raise cannot_run from None
+            raise self._cannot_run(binary) from None
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PostgresSetupError(f"{program} failed: {exc}") from None
         if self._run_as is not None and done.returncode == _CANNOT_EXECUTE:
-            raise cannot_run
+            raise self._cannot_run(binary)
         if done.returncode != 0:
             lines = (done.stderr or done.stdout).strip().splitlines()
             detail = lines[-1] if lines else f"exit code {done.returncode}"
@@ -314,6 +310,13 @@ class EmbeddedPostgres:
                 detail = _last_fatal(log_file) or detail
                 detail += f"; see {log_file}"
             raise PostgresSetupError(f"{program} failed: {detail}")
+
+    def _cannot_run(self, program: str) -> PostgresSetupError:
+        who = self._run_as.pw_name if self._run_as is not None else pwd.getpwuid(os.geteuid()).pw_name
+        return PostgresSetupError(
+            f"{program} cannot be run as user {who}: install deeplake-mcp where that user can read it, "
+            "or run deeplake-mcp as a regular user"
+        )
 
 
 def shared_buffers_mb() -> int:
