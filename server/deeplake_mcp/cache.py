@@ -51,6 +51,10 @@ class LRUCache(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is held (without making it recent)."""
+        return key in self._entries
+
     def get(self, key: K) -> V | None:
         value = self._entries.get(key)
         if value is not None:

@@ -34,6 +34,7 @@ def test_lru_keeps_the_most_recently_used() -> None:
     assert cache.get("a") == 1  # now the most recent
     cache.put("c", 3)  # "b" goes
     assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+    assert "a" in cache and "b" not in cache
     cache.put("a", 10)  # a new value refreshes it
     cache.put("d", 4)  # "c" goes
     assert (cache.get("a"), cache.get("c"), cache.get("d")) == (10, None, 4)
