@@ -105,7 +105,11 @@ def rows_page(
     shown = Shown(page, text, cursor_of(page), notes_of(page))
     if paging is not None:
         n, more = len(page.rows), ", more follow" if page.more else ""
-        log.info("%s: rows %d-%d (%d characters)%s", paging.tool, window.start + 1, window.start + n, len(text), more)
+        first, last = window.start + 1, window.start + n
+        if n:
+            log.info("%s: rows %d-%d (%d characters)%s", paging.tool, first, last, len(text), more)
+        else:
+            log.info("%s: no rows%s", paging.tool, more)
     if window.notice:
         log.log(logging.WARNING if window.changed else logging.INFO, "%s", window.notice)
     return shown

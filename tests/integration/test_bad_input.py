@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from deeplake_mcp.app import build_server
-from mcp_helpers import error_text, settings_for
+from mcp_helpers import error_text, payload, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -71,3 +71,15 @@ async def test_an_unexpected_failure_is_short_and_logged_with_its_id(
     incident = message.split("incident ")[1].split(")")[0]
     logged = [r for r in caplog.records if incident in r.getMessage()]
     assert logged and logged[0].exc_info is not None and "a bug deep down" in str(logged[0].exc_info[1])
+
+
+async def test_a_deeplake_index_on_a_plain_table_says_how_to_get_one(client: Client) -> None:
+    await client.call_tool("execute_sql", {"sql": "CREATE TABLE IF NOT EXISTS plain_vectors (embedding FLOAT4[])"})
+    result = await client.call_tool(
+        "execute_sql", {"sql": "CREATE INDEX ON plain_vectors USING deeplake_index (embedding DESC)"}
+    )
+    assert result.is_error
+    message = error_text(result)
+    assert "does not have DeepLake access method" in message and "USING deeplake" in message
+    indexes = "SELECT indexname FROM pg_catalog.pg_indexes WHERE tablename = 'plain_vectors'"
+    assert payload(await client.call_tool("query", {"sql": indexes}))["rows"] == []

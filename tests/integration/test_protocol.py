@@ -74,6 +74,9 @@ async def test_log_notifications_follow_the_level_the_client_sets(legacy: Client
     await legacy.set_logging_level("debug")
     await legacy.call_tool("query", {"sql": "SELECT 2 AS two"})
     assert any("query: rows 1-1" in text for text in received.texts())
+    received.logs.clear()
+    await legacy.call_tool("query", {"sql": "SELECT 3 AS three WHERE false"})
+    assert "query: no rows" in received.texts()
 
 
 async def test_modern_clients_get_logs_only_when_a_request_opts_in(

@@ -153,7 +153,11 @@ async def test_embed_checks(client: Client, corpus_rows: list[dict[str, Any]]) -
     message = await fails(
         client, "insert_rows", table=table, rows=[{"id": "b", "content": "hi"}], embed={"id": "content"}
     )
-    assert "not a vector column" in message
+    assert "not a vector column" in message and "?" not in message
+    message = await fails(
+        client, "insert_rows", table=table, rows=[{"id": "b", "content": "hi"}], embed={"content": "embedding"}
+    )
+    assert "not a vector column" in message and '{"embedding": "content"}?' in message
     message = await fails(
         client, "insert_rows", table=table, rows=[{"id": "b", "content": 5}], embed={"embedding": "content"}
     )

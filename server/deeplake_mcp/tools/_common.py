@@ -123,6 +123,11 @@ def _sql_hint(message: str, workspace: str) -> str:
         return ". Call describe_table to see the table's columns."
     if "syntax error" in message:
         return ". The backend speaks PostgreSQL SQL; fix the syntax and try again."
+    if "does not have DeepLake access method" in message:
+        return (
+            ". deeplake_index indexes tables created with `USING deeplake`: create one "
+            "(CREATE TABLE … USING deeplake), copy the rows over (INSERT INTO … SELECT), and index that"
+        )
     return ""
 
 

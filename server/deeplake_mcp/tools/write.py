@@ -146,8 +146,11 @@ async def _with_embeddings(
         column = next((c for c in desc.columns if c.name == vec_col), None)
         if column is None or column.type.lower() not in VECTOR_TYPES:
             vector_names = [c.name for c in desc.columns if c.type.lower() in VECTOR_TYPES]
+            swapped = f' (it maps vector column to text column: {{"{text_col}": "{vec_col}"}}?)'
             raise ToolError(
-                f"embed: {vec_col!r} is not a vector column; vector columns are: {known_names(vector_names)}."
+                f"embed: {vec_col!r} is not a vector column; vector columns are: {known_names(vector_names)}"
+                + (swapped if text_col in vector_names and vec_col in names else "")
+                + "."
             )
         if text_col not in names:
             raise ToolError(
