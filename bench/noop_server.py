@@ -28,7 +28,10 @@ async def noop(
     rows: list[dict[str, Any]] | None = None,
     sql: str | None = None,
     query: str | None = None,
+    vector: list[float] | None = None,
     k: int = 10,
+    columns: list[str] | None = None,
+    workspace: str | None = None,
 ) -> Received:
     """Do nothing; say how many rows arrived."""
     return Received(rows=len(rows or ()))

@@ -19,6 +19,9 @@ load on the machine hits all cases alike:
   with pgvector's L2 distance through its L2 index, since an L2 graph search costs more than a cosine one);
 * ``rest``: the statement ``semantic_search`` sends, through the server's REST client (in-process ASGI);
 * ``semantic_search``: the MCP tool with ``vector=``, through the SDK's in-process ``Client``;
+* ``no-op tool``: the same arguments to the SDK's own server with a tool that does nothing
+  (``noop_server.py``), in-process too: what the SDK costs by itself. ``raw`` plus this is the floor of
+  ``semantic_search`` (``ratio_to_floor``): PostgreSQL's search and an MCP call, with nothing of ours;
 * ``query …``: the MCP ``query`` tool (inside its own ``LIMIT`` wrapper) with ranking SQL written by hand:
   Deep Lake's ``<#>`` and pgvector's ``<=>`` / ``<->`` on the float4[] column, and ``<=>`` on ``ref``.
 
@@ -49,6 +52,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import noop_server
 import numpy as np
 import psycopg
 from mcp import Client
@@ -62,9 +66,10 @@ RESULTS = Path(__file__).parent / "results"
 WS = "bench"
 SEED = 7
 WARM_UP = 20
-Call = Callable[[], Awaitable[list[int]]]
+Call = Callable[[], Awaitable[list[int] | None]]
 Case = Callable[[np.ndarray], Call]
-"""A way to search: given a query vector (the request is built untimed), the timed call that runs it."""
+"""A way to search: given a query vector (the request is built untimed), the timed call that runs it (its
+row ids; None for the no-op tool, which finds nothing)."""
 
 
 # Data and ground truth
@@ -224,6 +229,18 @@ def search_case(client: Client, k: int) -> Case:
     return prepared
 
 
+def noop_case(client: Client, k: int) -> Case:
+    def prepared(q: np.ndarray) -> Call:
+        arguments = {"table": "docs", "vector": q.tolist(), "k": k, "workspace": WS, "columns": ["id"]}
+
+        async def call() -> None:
+            await tool(client, "noop", arguments)
+
+        return call
+
+    return prepared
+
+
 def query_case(client: Client, template: str) -> Case:
     def prepared(q: np.ndarray) -> Call:
         return tool_call(client, "query", {"sql": template.format(q=literal(q), v=vector(q)), "workspace": WS})
@@ -298,7 +315,8 @@ async def measure(
             started = time.perf_counter()
             ids = await call()
             latencies[name].append(1000 * (time.perf_counter() - started))
-            recalls[name].append(len(truths[name][warm_up + i] & set(ids)) / k)
+            if ids is not None:
+                recalls[name].append(len(truths[name][warm_up + i] & set(ids)) / k)
     results: dict[str, Any] = {name: {"error": error} for name, error in errors.items()}
     for name in cases:
         if name in errors:
@@ -308,9 +326,10 @@ async def measure(
             "p50_ms": round(statistics.median(ms), 2),
             "p99_ms": round(float(np.percentile(ms, 99)), 2),
             "mean_ms": round(statistics.fmean(ms), 2),
-            f"recall_at_{k}": round(statistics.fmean(recalls[name]), 4),
-            "min_recall": min(recalls[name]),
         }
+        if recalls[name]:
+            recall = round(statistics.fmean(recalls[name]), 4)
+            results[name] |= {f"recall_at_{k}": recall, "min_recall": min(recalls[name])}
     return results
 
 
@@ -322,7 +341,11 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         environ={"DEEPLAKE_MCP_QUERY_TIMEOUT": "1200"},
     )
     ef_search = _indexes.EF_SEARCH
-    async with open_runtime(settings) as rt, Client(build_server(settings, runtime=rt)) as client:
+    async with (
+        open_runtime(settings) as rt,
+        Client(build_server(settings, runtime=rt)) as client,
+        Client(noop_server.server) as noop,
+    ):
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the server's logging setup turns it on
         result: dict[str, Any] = {
             "rows": args.rows,
@@ -347,6 +370,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 "raw <->": raw_case(raw, args.k, "<->"),
                 "rest": rest_case(rt, args.k),
                 "semantic_search": search_case(client, args.k),
+                "no-op tool": noop_case(noop, args.k),
             }
             truths = {"raw": truth["cosine"], "raw <->": truth["l2"]}
             truths |= {"rest": truth["cosine"], "semantic_search": truth["cosine"]}
@@ -364,6 +388,11 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 if reference_p50 and "p50_ms" in summary:
                     summary["reference"] = reference
                     summary["ratio_to_raw"] = round(summary["p50_ms"] / reference_p50, 2)
+            floor = [result["cases"].get(name, {}).get("p50_ms") for name in ("raw", "no-op tool")]
+            tool_case = result["cases"].get("semantic_search", {})
+            if all(floor) and "p50_ms" in tool_case:
+                tool_case["floor_ms"] = round(sum(floor), 2)
+                tool_case["ratio_to_floor"] = round(tool_case["p50_ms"] / tool_case["floor_ms"], 2)
             for name, used in plans.items():
                 result["cases"][name]["uses_hnsw"] = used
     return result
@@ -393,10 +422,10 @@ def print_table(result: dict[str, Any]) -> None:
             print(f"{name:26} error: {s['error']}")
             continue
         hnsw = {True: "yes", False: "no", None: ""}[s.get("uses_hnsw")]
-        print(
-            f"{name:26} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f} {s.get('ratio_to_raw', 0):7.2f} "
-            f"{s[f'recall_at_{k}']:10.3f} {hnsw:>5}"
-        )
+        recall = f"{s[f'recall_at_{k}']:10.3f}" if f"recall_at_{k}" in s else " " * 10
+        floor = f"  {s['ratio_to_floor']:.2f}x raw + no-op tool" if "ratio_to_floor" in s else ""
+        times = f"{s['p50_ms']:8.2f} {s['p99_ms']:8.2f} {s.get('ratio_to_raw', 0):7.2f}"
+        print(f"{name:26} {times} {recall} {hnsw:>5}{floor}")
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
@@ -431,7 +460,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         f"{result['rows']} x {result['dim']} (noise {result['noise']}), k {k}, ef_search {result['ef_search']}"
     )
     latency.legend(fontsize=8)
-    recall.bar(positions, [cases[n][f"recall_at_{k}"] for n in names], color="#59a14f")
+    recall.bar(positions, [cases[n].get(f"recall_at_{k}", 0) for n in names], color="#59a14f")
     recall.axhline(0.98, color="red", linestyle="--", linewidth=1, label="0.98")
     recall.set_ylim(0.9, 1.005)
     recall.set_xticks(list(positions), names, rotation=30, ha="right", fontsize=8)

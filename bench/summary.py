@@ -15,7 +15,11 @@ from _common import Json, measure, target
 BEGIN, END = "<!-- bench:summary -->", "<!-- /bench:summary -->"
 """The part of a README that ``make bench`` rewrites with the latest results."""
 RAW_PGVECTOR = "raw pgvector HNSW via psycopg"
-REFERENCE_NAMES = {"raw": RAW_PGVECTOR, "raw <->": "raw pgvector L2 HNSW (<->) via psycopg"}
+REFERENCE_NAMES = {
+    "raw": RAW_PGVECTOR,
+    "raw <->": "raw pgvector L2 HNSW (<->) via psycopg",
+    "no-op tool": "no-op tool, in-process",
+}
 SEARCH_GOALS = {"semantic_search": 1.5, "query": 2.0}
 """Targets of issue 13 on search p50, as a ratio to raw pgvector's: by case (``query …`` cases share one)."""
 
@@ -46,6 +50,17 @@ def from_search_bench(result: Json, path: Path) -> Json:
             )
         )
     tool = cases.get("semantic_search", {})
+    if "floor_ms" in tool:
+        noop = cases["no-op tool"]["p50_ms"]
+        measures.append(
+            measure(
+                f"semantic_search p50, {size}, against its floor (raw + a no-op tool call, {noop} ms)",
+                tool["p50_ms"],
+                "ms",
+                reference=f"{RAW_PGVECTOR} + no-op tool",
+                reference_value=tool["floor_ms"],
+            )
+        )
     if f"recall_at_{k}" in tool:
         measures.append(
             measure(f"semantic_search recall@{k}, {size}", tool[f"recall_at_{k}"], "", goal=target("value", ">=", 0.98))

@@ -67,7 +67,17 @@ def test_search_bench_measures_every_case_through_its_index(tmp_path: Path) -> N
     cases = result["cases"]
     assert {"raw", "raw <->", "rest", "semantic_search", "query <#>", "query <-> float4[]"} <= set(cases)
     assert cases["query <-> float4[]"]["reference"] == "raw <->" and cases["query <#>"]["reference"] == "raw"
+    floor = cases["raw"]["p50_ms"] + cases["no-op tool"]["p50_ms"]
+    assert cases["semantic_search"]["floor_ms"] == round(floor, 2) and "recall_at_10" not in cases["no-op tool"]
     for name, case in cases.items():
         assert "error" not in case and case["p50_ms"] > 0, name
         if name.startswith("query") and name != "query <=> vector":  # not the planner's choice on `ref`
             assert case["uses_hnsw"] is True, name
+    sys.path.insert(0, str(RUNNER.parent))
+    import summary  # bench/summary.py
+
+    measures = {m["name"]: m for m in summary.from_search_bench(result, out)["measures"]}
+    against_floor = next(m for name, m in measures.items() if "against its floor" in name)
+    assert against_floor["reference_value"] == cases["semantic_search"]["floor_ms"]
+    assert against_floor["value"] == cases["semantic_search"]["p50_ms"] and against_floor["target"] is None
+    assert not any(name.startswith("no-op tool") for name in measures)
