@@ -117,7 +117,9 @@ async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncC
         local_client, ws, "SELECT indexname, indexdef FROM pg_catalog.pg_indexes WHERE tablename = 'docs'", []
     )
     definitions = dict((name, definition) for name, definition in catalog)
-    assert "USING hnsw" in definitions[companion] and "vector_cosine_ops" in definitions[companion]
+    # Unit vectors in half precision: any float4 fits, the index is half the size of a vector one.
+    assert "USING hnsw" in definitions[companion] and "halfvec_cosine_ops" in definitions[companion]
+    assert f"(l2_normalize(ann_vector(emb, {DIM})))::halfvec({DIM})" in definitions[companion]
     # The API's pg_indexes shows what Deep Lake would: the deeplake index only.
     listed = await rows(local_client, ws, "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [ws])
     assert listed == [["docs_pkey"], ["idx_docs"], ["plain_pkey"]]
@@ -243,6 +245,72 @@ async def test_ranking_matches_exact_cosine(local_client: httpx.AsyncClient, ws:
         )
         assert sorted(map(tuple, same)) == sorted(map(tuple, desc))
     assert min(overlaps) >= 9, overlaps
+
+
+async def test_near_ties_come_out_in_exact_order(local_client: httpx.AsyncClient, ws: str) -> None:
+    # Rows a hair apart: their distances differ by less than half precision holds, so the companion
+    # (halfvec) ranks them by rounded distances; the exact order among its candidates is what comes out.
+    rng = random.Random(5)
+    base = [rng.gauss(0, 1) for _ in range(DIM)]
+    data = [[i, 0, 0, "", [round(x + 0.002 * rng.gauss(0, 1), 6) for x in base]] for i in range(600)]
+    await load(local_client, ws, "docs", data)
+    await load(local_client, ws, "plain", data)
+    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    for q in [[round(x + 0.001 * rng.gauss(0, 1), 6) for x in base] for _ in range(8)]:
+        found = await ranking(local_client, ws, "docs", q, k=40)
+        assert "_dl_hnsw_" in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="", k=40))
+        scores = [row[1] for row in found]
+        assert scores == sorted(scores, reverse=True) and len(found) == 40
+        exact = await ranking(local_client, ws, "plain", q, k=40)
+        assert len({row[0] for row in found} & {row[0] for row in exact}) >= 36
+        for op in ("<=>", "<->"):
+            nearest = f"SELECT id, emb {op} {literal(q)} AS d FROM docs ORDER BY d LIMIT 40"
+            distances = [row[1] for row in await rows(local_client, ws, nearest)]
+            assert distances == sorted(distances), op
+
+
+async def test_a_companion_indexes_any_float4_vector(local_client: httpx.AsyncClient, ws: str) -> None:
+    # Half precision holds at most 65504: the cosine companion indexes unit vectors (built on such rows,
+    # and kept up as more are inserted), the L2 one full ones.
+    data = [[*row[:4], [x * 1e6 for x in row[4]]] for row in dataset(n=400)]
+    later = [[*row[:4], [x * 1e9 for x in row[4]]] for row in data[200:]]
+    for table in ("docs", "plain"):
+        await load(local_client, ws, table, data[:200])
+    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    await load(local_client, ws, "", later)
+    await run(local_client, ws, "INSERT INTO plain SELECT * FROM docs WHERE id >= 200")
+    assert (await status(local_client, ws, "idx_docs"))[0] == "ready"
+    for q in queries(data, 4):
+        found = await ranking(local_client, ws, "docs", q, k=5)
+        assert "_dl_hnsw_" in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="", k=5))
+        assert [row[0] for row in found] == [row[0] for row in await ranking(local_client, ws, "plain", q, k=5)]
+        nearest = f"SELECT id FROM {{}} ORDER BY emb <-> {literal(q)} LIMIT 5"
+        assert await rows(local_client, ws, nearest.format("docs")) == await rows(
+            local_client, ws, nearest.format("plain")
+        )
+
+
+async def test_a_vector_companion_of_an_older_server_still_answers(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
+) -> None:
+    data = await indexed_and_plain(local_client, ws)
+    unit = (await status(local_client, ws, "idx_docs"))[2]
+    # What servers built before half precision: the vector itself, full precision.
+    older = (
+        "CREATE INDEX older ON docs USING hnsw "
+        f"((deeplake_compat.ann_vector(emb, {DIM})::vector({DIM})) vector_cosine_ops)"
+    )
+    await run(local_client, ws, older)
+    recorded = "UPDATE deeplake_internal.ann_indexes SET companion_oid = %s::regclass WHERE index_oid = %s::regclass"
+    await superuser_rows(local_backend.data_dir, recorded + " RETURNING 1", (f'"{ws}".older', f'"{ws}".idx_docs'))
+    await run(local_client, ws, f'DROP INDEX "{unit}"')  # no longer its companion: nothing else changes
+    assert await status(local_client, ws, "idx_docs") == ["ready", DIM, "older"]
+    for q in queries(data, 4):
+        explained = await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="DESC", k=10))
+        assert "Index Scan using older" in explained and "ctid" not in explained
+        found = await ranking(local_client, ws, "docs", q)
+        exact = await ranking(local_client, ws, "plain", q)
+        assert len({row[0] for row in found} & {row[0] for row in exact}) >= 9
 
 
 async def test_query_forms_and_offset(local_client: httpx.AsyncClient, ws: str) -> None:

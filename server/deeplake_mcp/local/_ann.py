@@ -16,8 +16,11 @@ is answered through the column's HNSW companion for its distance (``metric``: co
 has N dimensions, nearest first - for `<#>` **best first whatever the direction asked** (deeplake-api.md
 §7.4) - with the scores computed exactly as the query wrote them:
 
-* ANN (`VectorSearch.ann_sql`): the first key becomes `ann_vector(col, N)::vector(N) <=> q::vector(N)`
-  (`<->` for L2; an HNSW index scan);
+* ANN (`VectorSearch.ann_sql`), by the ``form`` of the companion: on `vector(N)` the first key becomes
+  `ann_vector(col, N)::vector(N) <=> q::vector(N)` (`<->` for L2; an HNSW index scan); on `halfvec(N)`
+  (half precision: the distance the index ranks by is rounded, and near ties could come out of order)
+  the index scan picks 2 x (LIMIT + OFFSET) candidates by that distance, `ctid = ANY (ARRAY(SELECT ctid …
+  ORDER BY <halfvec distance> LIMIT c))`, and they are ordered as the exact form orders them;
 * exact (`VectorSearch.exact_sql`): the first key becomes `col <#> q DESC` (or stays `col <=> q ASC`,
   `col <-> q ASC`) and the WHERE gains `array_length(col, 1) = N`.
 
@@ -37,10 +40,14 @@ from pglast.enums import BoolExprType, LimitOption, SetOperation, SortByDir, Sor
 from ._tree import and_, children, expr, operator_name, own_nodes, render, sort_key, type_name, walk
 from ._values import JSON, to_param
 
-__all__ = ["Metric", "VectorSearch", "plan_vector_search"]
+__all__ = ["Form", "Metric", "VectorSearch", "indexed_vector", "plan_vector_search", "vector_type"]
 
 Metric = Literal["cosine", "l2"]
 """The distance a search ranks by, and so the HNSW companion that answers it."""
+Form = Literal["vector", "halfvec", "unit halfvec"]
+"""What an HNSW companion indexes: the vector (full precision), or in half precision as it is (halfvec),
+or scaled to length 1 first (unit halfvec: what cosine companions index - half the size of a vector
+index and faster to search, and any float4 fits, as no element of a unit vector exceeds 1)."""
 _SIMILARITY = "<#>"  # Deep Lake's cosine similarity: higher is nearer
 _DISTANCE = "<=>"  # pgvector's cosine distance: lower is nearer
 _L2 = "<->"  # pgvector's L2 distance: lower is nearer
@@ -76,11 +83,11 @@ class VectorSearch:
     def metric(self) -> Metric:
         return "l2" if self.operator == _L2 else "cosine"
 
-    def ann_sql(self, n: int, kind: str) -> str:
-        """The statement ranked by the distance an HNSW index on ``kind(n)`` (vector/halfvec) answers."""
-        key = ("ann", n, kind)
+    def ann_sql(self, n: int, form: Form) -> str:
+        """The statement ranked through an HNSW index of ``form`` on the column's n-dimensional vectors."""
+        key = ("ann", n, form)
         if key not in self._rendered:
-            self._rendered[key] = self._ann_sql(n, kind)
+            self._rendered[key] = self._ann_sql(n, form)
         return self._rendered[key]
 
     def exact_sql(self, n: int) -> str:
@@ -90,34 +97,63 @@ class VectorSearch:
             self._rendered[key] = self._exact_sql(n)
         return self._rendered[key]
 
-    def _ann_sql(self, n: int, kind: str) -> str:
+    def _ann_sql(self, n: int, form: Form) -> str:
+        operator = _L2 if self.metric == "l2" else _DISTANCE
         distance = (
-            f"(deeplake_compat.ann_vector({self.column}, {n}))::deeplake_compat.{kind}({n}) "
-            f"OPERATOR(deeplake_compat.{_L2 if self.metric == 'l2' else _DISTANCE}) "
-            f"({self.vector})::deeplake_compat.{kind}({n})"
+            f"{indexed_vector(self.column, n, form)} OPERATOR(deeplake_compat.{operator}) "
+            f"{_query_vector(self.vector, n, form)}"
         )
         # Should the planner prefer a scan (many rows asked for), the rows the index leaves out stay out.
-        indexed = f"deeplake_compat.ann_vector({self.column}, {n}) IS NOT NULL"
-        original = self.sort.node, self.sort.sortby_dir, self.sort.sortby_nulls, self.select.whereClause
-        self.sort.node = expr(distance)
-        self.sort.sortby_dir = SortByDir.SORTBY_DEFAULT
-        self.sort.sortby_nulls = SortByNulls.SORTBY_NULLS_DEFAULT
-        self.select.whereClause = and_(self.select.whereClause, expr(indexed))
-        try:
-            return render(self.root)
-        finally:
-            self.sort.node, self.sort.sortby_dir, self.sort.sortby_nulls, self.select.whereClause = original
+        indexed = and_(self.select.whereClause, expr(f"deeplake_compat.ann_vector({self.column}, {n}) IS NOT NULL"))
+        if form == "vector":
+            return self._edited(indexed, expr(distance), exact_order=False)
+        candidates = (
+            f"SELECT ctid FROM {self.from_item} WHERE {render(indexed)} "
+            f"ORDER BY {distance} LIMIT {2 * (self.limit + self.offset)}"
+        )
+        return self._edited(and_(self.select.whereClause, expr(f"ctid = ANY (ARRAY({candidates}))")))
 
     def _exact_sql(self, n: int) -> str:
-        original = self.select.whereClause, self.sort.sortby_dir, self.sort.sortby_nulls
         extra = expr(f"array_ndims({self.column}) = 1 AND array_length({self.column}, 1) = {n}")
-        self.select.whereClause = and_(original[0], extra)
-        self.sort.sortby_dir = SortByDir.SORTBY_DESC if self.operator == _SIMILARITY else SortByDir.SORTBY_ASC
-        self.sort.sortby_nulls = SortByNulls.SORTBY_NULLS_LAST
+        return self._edited(and_(self.select.whereClause, extra))
+
+    def _edited(self, where: ast.Node, key: ast.Node | None = None, *, exact_order: bool = True) -> str:
+        """The statement with this WHERE and its first ORDER BY key (``key``, else as written) in the exact
+        form's order (nearest first, NULLs last), or ascending as an index scan gives it (``exact_order`` false)."""
+        original = self.select.whereClause, self.sort.node, self.sort.sortby_dir, self.sort.sortby_nulls
+        self.select.whereClause = where
+        if key is not None:
+            self.sort.node = key
+        if exact_order:
+            self.sort.sortby_dir = SortByDir.SORTBY_DESC if self.operator == _SIMILARITY else SortByDir.SORTBY_ASC
+            self.sort.sortby_nulls = SortByNulls.SORTBY_NULLS_LAST
+        else:
+            self.sort.sortby_dir = SortByDir.SORTBY_DEFAULT
+            self.sort.sortby_nulls = SortByNulls.SORTBY_NULLS_DEFAULT
         try:
             return render(self.root)
         finally:
-            self.select.whereClause, self.sort.sortby_dir, self.sort.sortby_nulls = original
+            self.select.whereClause, self.sort.node, self.sort.sortby_dir, self.sort.sortby_nulls = original
+
+
+def indexed_vector(column: str, n: int, form: Form) -> str:
+    """The expression an HNSW companion of ``form`` indexes, on ``column`` (SQL text)."""
+    vector = f"deeplake_compat.ann_vector({column}, {n})"
+    if form == "unit halfvec":
+        vector = f"deeplake_compat.l2_normalize({vector})"
+    return f"({vector})::deeplake_compat.{vector_type(form)}({n})"
+
+
+def vector_type(form: Form) -> str:
+    """The pgvector type a companion of ``form`` indexes."""
+    return "vector" if form == "vector" else "halfvec"
+
+
+def _query_vector(vector: str, n: int, form: Form) -> str:
+    """The query vector (float4[] SQL) as the companion's ``form`` compares it."""
+    if form == "unit halfvec":
+        return f"(deeplake_compat.l2_normalize(({vector})::deeplake_compat.vector({n})))::deeplake_compat.halfvec({n})"
+    return f"({vector})::deeplake_compat.{vector_type(form)}({n})"
 
 
 def plan_vector_search(root: ast.Node, params: Sequence[JSON]) -> VectorSearch | None:

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from ._ann import Metric
+from ._ann import Form, Metric
 from ._errors import Conflict, InvalidRequest, NotFound
 
 __all__ = [
@@ -62,7 +62,8 @@ _VECTOR_INDEXES = f"""
            CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed'
                 ELSE 'pending' END,
            CASE WHEN x.l2_companion_oid IS NOT NULL THEN 'ready' WHEN x.l2_error IS NOT NULL THEN 'failed'
-                ELSE 'pending' END
+                ELSE 'pending' END,
+           {{form}}, {{l2_form}}
     FROM {INTERNAL_SCHEMA}.ann_indexes x
     JOIN pg_index i ON i.indexrelid = x.index_oid
     JOIN pg_class c ON c.oid = x.index_oid
@@ -70,6 +71,14 @@ _VECTOR_INDEXES = f"""
     JOIN pg_namespace n ON n.oid = t.relnamespace
     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
 """
+# What a companion indexes (see Form): unit halfvec when its expression normalizes, else its operator class's type.
+_FORM = """(
+    SELECT CASE WHEN position('l2_normalize(' IN pg_get_expr(ci.indexprs, ci.indrelid)) > 0 THEN 'unit halfvec'
+                ELSE ty.typname::text END
+    FROM pg_index ci JOIN pg_opclass o ON o.oid = ci.indclass[0] JOIN pg_type ty ON ty.oid = o.opcintype
+    WHERE ci.indexrelid = x.{}
+)"""
+_VECTOR_INDEXES = _VECTOR_INDEXES.format(form=_FORM.format("companion_oid"), l2_form=_FORM.format("l2_companion_oid"))
 
 
 class Organization(TypedDict):
@@ -108,9 +117,15 @@ class VectorIndex:
     """Of the cosine companion: ready (built), pending (not built yet) or failed (searches stay exact)."""
     l2_status: str
     """Of the L2 companion, the same (pending until a search first ranks by `<->`)."""
+    form: Form | None
+    """What the cosine companion indexes, once built."""
+    l2_form: Form | None
 
     def status_of(self, metric: Metric) -> str:
         return self.status if metric == "cosine" else self.l2_status
+
+    def form_of(self, metric: Metric) -> Form | None:
+        return self.form if metric == "cosine" else self.l2_form
 
 
 class CompanionBuild:

@@ -6,9 +6,13 @@ catalog then records its Deep Lake options. A stand-in on one float4[] column (o
 pooled_quantized or none, also gets a companion pgvector HNSW index (cosine), built by the query role (the
 table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a second one for L2 distance
 (`<index>_dl_hnsw_l2_<oid>`) once a search ranks by `<->` (the cost falls on those who use it), both on
-`deeplake_compat.ann_vector(col, N)::vector(N)`: the vector when it is 1-D with N dimensions, else NULL,
-which HNSW leaves out (so does the cosine one with zero vectors); halfvec(N) above 2000 dimensions, no
-companion above 4000. N is `WITH (dimension = N)`, else the most common length of the column's vectors. The
+`deeplake_compat.ann_vector(col, N)`: the vector when it is 1-D with N dimensions, else NULL, which HNSW
+leaves out (so does the cosine one with zero vectors). The cosine companion indexes it scaled to length 1 in
+half precision (`l2_normalize(…)::halfvec(N)`: half the size of a vector index, faster to search, and a unit
+vector's elements fit halfvec's range whatever the float4s were); the L2 one as vector(N) up to 2000
+dimensions, halfvec(N) up to 4000 (see _ann.Form; companions built by older servers keep their form: the
+catalog reads it from the index). No companion above 4000 dimensions. N is `WITH (dimension = N)`, else the
+most common length of the column's vectors. The
 CREATE INDEX call builds the companion within its own time (BUILD_SHARE of it); one that takes longer
 (at the tools' default 60 s, a few hundred thousand 384-d rows) goes on in the background, the call
 returns, and searches run exactly until it is ready. On
@@ -59,7 +63,7 @@ from psycopg import sql
 
 from deeplake_mcp.identifiers import quote_ident
 
-from ._ann import Metric
+from ._ann import Form, Metric, indexed_vector, vector_type
 from ._catalog import Catalog, VectorIndex
 from ._compile import Plan
 from ._errors import QueryError
@@ -185,11 +189,11 @@ class Indexes:
             n = index.dimension if metric == "l2" else index.dimension or await self._common_dimension(workspace, index)
             if n is None or (metric == "cosine" and await job.has_companion_of(n)):
                 return "pending"
-            kind = _vector_type(n)
+            form = _form(n, metric)
             try:
-                if kind is None:
+                if form is None:
                     raise QueryError(f"pgvector indexes at most 4000 dimensions, not {n}")
-                companion = await self._create_companion(workspace, index, n, kind, metric, timeout_ms)
+                companion = await self._create_companion(workspace, index, n, form, metric, timeout_ms)
             except QueryError as exc:
                 if wait and isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
                     took = "the %s vector index of %r takes longer than %d ms: built in the background"
@@ -243,7 +247,8 @@ class Indexes:
         # language): only a wide first pass then finds the nearest rows that pass it.
         wide = search.condition is not None
         ef = MAX_EF_SEARCH if wide else min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * (search.limit + search.offset)))
-        found = await run(search.ann_sql(n, _vector_type(n) or "vector"), {**_SETTINGS, "hnsw.ef_search": str(ef)})
+        form = target.form_of(search.metric) or "vector"
+        found = await run(search.ann_sql(n, form), {**_SETTINGS, "hnsw.ef_search": str(ef)})
         if not search.explain and found["row_count"] < search.limit:
             return await run(search.exact_sql(n))
         return found
@@ -264,23 +269,18 @@ class Indexes:
         return None if found is None else int(found)
 
     async def _create_companion(
-        self, workspace: str, index: VectorIndex, n: int, kind: str, metric: Metric, timeout_ms: int
+        self, workspace: str, index: VectorIndex, n: int, form: Form, metric: Metric, timeout_ms: int
     ) -> int:
         """Build the HNSW index in memory (maintenance_work_mem about twice the table, 64 MB to 2 GB), with
         parallel workers, or serially when shared memory is short (e.g. Docker's 64 MB /dev/shm)."""
         table = f"{quote_ident(index.schema)}.{quote_ident(index.table)}"
         prefix = f"{index.name[:37]}_dl_hnsw_l2_" if metric == "l2" else f"{index.name[:40]}_dl_hnsw_"
         name = f"{prefix}{index.index_oid}"
-        ddl = sql.SQL(
-            "CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw "
-            "(((deeplake_compat.ann_vector({column}, {n}))::deeplake_compat.{kind}({n})) deeplake_compat.{ops})"
-        ).format(
-            name=sql.Identifier(name),
-            table=sql.Identifier(index.schema, index.table),
-            column=sql.Identifier(index.column),
-            n=sql.SQL(str(int(n))),
-            kind=sql.SQL(kind),
-            ops=sql.SQL(f"{kind}_{metric}_ops"),
+        ddl = sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (({}) deeplake_compat.{})").format(
+            sql.Identifier(name),
+            sql.Identifier(index.schema, index.table),
+            sql.SQL(indexed_vector(quote_ident(index.column), int(n), form)),
+            sql.SQL(f"{vector_type(form)}_{metric}_ops"),
         )
         # The server's own statement, its time chosen here (a background build may take hours): not capped.
         building = self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
@@ -321,8 +321,14 @@ class _OutOfTime(Exception):
     """A build that outlasted the time of the call that waited for it."""
 
 
-def _vector_type(n: int) -> str | None:
-    return "vector" if n <= 2000 else "halfvec" if n <= 4000 else None
+def _form(n: int, metric: Metric) -> Form | None:
+    """What a new companion indexes: unit halfvec for cosine; for L2 (no normalizing) the vector up to 2000
+    dimensions (any float4 fits), halfvec up to 4000; None beyond (pgvector's limits)."""
+    if n > 4000:
+        return None
+    if metric == "cosine":
+        return "unit halfvec"
+    return "vector" if n <= 2000 else "halfvec"
 
 
 def _build_timeout(timeout_ms: int) -> int:
