@@ -139,11 +139,12 @@ async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[s
     rows, dim = data.shape
     print(f"loading {rows} x {dim} into {data_dir}", flush=True)
     await tool(client, "manage_workspaces", {"action": "create", "workspace": WS})
-    await tool(client, "execute_sql", {"sql": "CREATE TABLE docs (id INT, embedding FLOAT4[]) USING deeplake"})
+    for table in ("docs", "docs_q"):
+        await tool(client, "execute_sql", {"sql": f"CREATE TABLE {table} (id INT, embedding FLOAT4[]) USING deeplake"})
     await tool(client, "execute_sql", {"sql": f"CREATE TABLE ref (id INT, embedding vector({dim})) USING deeplake"})
     started = time.perf_counter()
     with superuser(data_dir) as conn:
-        for table, brackets in (("docs", "{}"), ("ref", "[]")):
+        for table, brackets in (("docs", "{}"), ("docs_q", "{}"), ("ref", "[]")):
             with conn.cursor().copy(f"COPY {WS}.{table} (id, embedding) FROM STDIN") as copy:
                 for i, text in enumerate(texts(data, brackets)):
                     copy.write_row((i, text))
@@ -153,6 +154,10 @@ async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[s
     started = time.perf_counter()
     await tool(client, "execute_sql", {"sql": "CREATE INDEX idx ON docs USING deeplake_index (embedding DESC)"})
     timings["deeplake_index_build_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    quantized = "CREATE INDEX idx_q ON docs_q USING deeplake_index (embedding DESC) WITH (index_type = 'quantized')"
+    await tool(client, "execute_sql", {"sql": quantized})
+    timings["quantized_index_build_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     first_l2 = f"SELECT id FROM docs ORDER BY embedding <-> ARRAY[{','.join(['1'] * dim)}]::float4[] LIMIT 1"
     await tool(client, "query", {"sql": first_l2})  # starts the L2 companion's build, in the background
@@ -173,6 +178,21 @@ async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[s
         timings["pgvector_build_s"] = round(time.perf_counter() - started, 1)
     marker.write_text(json.dumps(made))
     return timings
+
+
+def index_sizes(data_dir: Path) -> dict[str, float]:
+    """MB on disk of the cosine indexes searched: the deeplake_index companions and pgvector's own."""
+    names = {"deeplake_index": "idx\\_dl\\_hnsw\\_%", "quantized": "idx\\_q\\_dl\\_hnsw\\_%", "pgvector": "ref\\_hnsw"}
+    with superuser(data_dir) as conn:
+        return {
+            label: round(float(found[0]) / 2**20, 1)
+            for label, pattern in names.items()
+            if (found := conn.execute(_SIZE, [WS, pattern]).fetchone()) is not None and found[0] is not None
+        }
+
+
+_SIZE = """SELECT sum(pg_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = %s AND c.relname LIKE %s AND c.relname NOT LIKE '%%\\_l2\\_%%'"""
 
 
 def l2_reference(data_dir: Path) -> float | None:
@@ -221,9 +241,9 @@ def rest_case(rt: Runtime, k: int) -> Case:
     return prepared
 
 
-def search_case(client: Client, k: int) -> Case:
+def search_case(client: Client, k: int, table: str = "docs") -> Case:
     def prepared(q: np.ndarray) -> Call:
-        arguments = {"table": "docs", "vector": q.tolist(), "k": k, "workspace": WS, "columns": ["id"]}
+        arguments = {"table": table, "vector": q.tolist(), "k": k, "workspace": WS, "columns": ["id"]}
         return tool_call(client, "semantic_search", arguments)
 
     return prepared
@@ -354,8 +374,9 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
             "k": args.k,
             "ef_search": ef_search,
         }
-        made = {"rows": args.rows, "dim": args.dim, "noise": args.noise, "seed": SEED}
+        made = {"rows": args.rows, "dim": args.dim, "noise": args.noise, "seed": SEED, "tables": "docs, docs_q, ref"}
         result["build"] = await prepare(client, data_dir, data, made)
+        result["index_mb"] = index_sizes(data_dir)
         l2_build = l2_reference(data_dir)
         if l2_build is not None:
             result["build"]["pgvector_l2_build_s"] = l2_build
@@ -370,10 +391,11 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                 "raw <->": raw_case(raw, args.k, "<->"),
                 "rest": rest_case(rt, args.k),
                 "semantic_search": search_case(client, args.k),
+                "semantic_search quantized": search_case(client, args.k, "docs_q"),
                 "no-op tool": noop_case(noop, args.k),
             }
             truths = {"raw": truth["cosine"], "raw <->": truth["l2"]}
-            truths |= {"rest": truth["cosine"], "semantic_search": truth["cosine"]}
+            truths |= {name: truth["cosine"] for name in ("rest", "semantic_search", "semantic_search quantized")}
             plans: dict[str, bool | None] = {}
             for name, (template, metric) in QUERIES.items():
                 sql = template.replace("{k}", str(args.k))
@@ -416,6 +438,7 @@ def print_table(result: dict[str, Any]) -> None:
         f"\n{result['rows']} x {result['dim']} (noise {result['noise']}), k {k}, ef_search {result['ef_search']}; "
         f"{result['machine']}"
     )
+    print("cosine index MB: " + ", ".join(f"{label} {mb}" for label, mb in result.get("index_mb", {}).items()))
     print(f"{'case':26} {'p50 ms':>8} {'p99 ms':>8} {'x raw':>7} {f'recall@{k}':>10} {'hnsw':>5}")
     for name, s in result["cases"].items():
         if "error" in s:

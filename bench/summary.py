@@ -61,6 +61,21 @@ def from_search_bench(result: Json, path: Path) -> Json:
                 reference_value=tool["floor_ms"],
             )
         )
+    sizes = result.get("index_mb", {})
+    for label, what in (
+        ("deeplake_index", "deeplake_index (full precision)"),
+        ("quantized", "quantized deeplake_index"),
+    ):
+        if label in sizes and "pgvector" in sizes:
+            measures.append(
+                measure(
+                    f"{what} size, {size}",
+                    sizes[label],
+                    "MB",
+                    reference="pgvector's own hnsw index",
+                    reference_value=sizes["pgvector"],
+                )
+            )
     if f"recall_at_{k}" in tool:
         measures.append(
             measure(f"semantic_search recall@{k}, {size}", tool[f"recall_at_{k}"], "", goal=target("value", ">=", 0.98))

@@ -62,10 +62,12 @@ def test_search_bench_measures_every_case_through_its_index(tmp_path: Path) -> N
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
-    builds = {"load_s", "deeplake_index_build_s", "l2_companion_build_s", "pgvector_build_s", "pgvector_l2_build_s"}
+    builds = {"load_s", "deeplake_index_build_s", "quantized_index_build_s", "l2_companion_build_s"}
+    builds |= {"pgvector_build_s", "pgvector_l2_build_s"}
     assert set(result["build"]) == builds
     cases = result["cases"]
-    assert {"raw", "raw <->", "rest", "semantic_search", "query <#>", "query <-> float4[]"} <= set(cases)
+    assert {"raw", "raw <->", "rest", "semantic_search", "semantic_search quantized", "query <#>"} <= set(cases)
+    assert set(result["index_mb"]) == {"deeplake_index", "quantized", "pgvector"}
     assert cases["query <-> float4[]"]["reference"] == "raw <->" and cases["query <#>"]["reference"] == "raw"
     floor = cases["raw"]["p50_ms"] + cases["no-op tool"]["p50_ms"]
     assert cases["semantic_search"]["floor_ms"] == round(floor, 2) and "recall_at_10" not in cases["no-op tool"]
@@ -81,3 +83,5 @@ def test_search_bench_measures_every_case_through_its_index(tmp_path: Path) -> N
     assert against_floor["reference_value"] == cases["semantic_search"]["floor_ms"]
     assert against_floor["value"] == cases["semantic_search"]["p50_ms"] and against_floor["target"] is None
     assert not any(name.startswith("no-op tool") for name in measures)
+    sizes = [m for name, m in measures.items() if " size, " in name]
+    assert len(sizes) == 2 and all(m["reference_value"] == result["index_mb"]["pgvector"] for m in sizes)

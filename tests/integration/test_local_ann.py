@@ -117,9 +117,21 @@ async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncC
         local_client, ws, "SELECT indexname, indexdef FROM pg_catalog.pg_indexes WHERE tablename = 'docs'", []
     )
     definitions = dict((name, definition) for name, definition in catalog)
-    # Unit vectors in half precision: any float4 fits, the index is half the size of a vector one.
-    assert "USING hnsw" in definitions[companion] and "halfvec_cosine_ops" in definitions[companion]
-    assert f"(l2_normalize(ann_vector(emb, {DIM})))::halfvec({DIM})" in definitions[companion]
+    # Full precision by default (index_type clustered); the quantized types index unit vectors in half precision.
+    assert "USING hnsw" in definitions[companion] and "vector_cosine_ops" in definitions[companion]
+    assert f"(ann_vector(emb, {DIM}))::vector({DIM})" in definitions[companion]
+    await run(
+        local_client, ws, "CREATE INDEX idx_plain ON plain USING deeplake_index (emb) WITH (index_type = 'quantized')"
+    )
+    quantized = (await status(local_client, ws, "idx_plain"))[2]
+    catalog = await rows(
+        local_client, ws, "SELECT indexdef FROM pg_catalog.pg_indexes WHERE indexname = $1", [quantized]
+    )
+    assert (
+        "halfvec_cosine_ops" in catalog[0][0]
+        and f"(l2_normalize(ann_vector(emb, {DIM})))::halfvec({DIM})" in catalog[0][0]
+    )
+    await run(local_client, ws, "DROP INDEX idx_plain")
     # The API's pg_indexes shows what Deep Lake would: the deeplake index only.
     listed = await rows(local_client, ws, "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [ws])
     assert listed == [["docs_pkey"], ["idx_docs"], ["plain_pkey"]]
@@ -247,16 +259,26 @@ async def test_ranking_matches_exact_cosine(local_client: httpx.AsyncClient, ws:
     assert min(overlaps) >= 9, overlaps
 
 
-async def test_near_ties_come_out_in_exact_order(local_client: httpx.AsyncClient, ws: str) -> None:
-    # Rows a hair apart: their distances differ by less than half precision holds, so the companion
-    # (halfvec) ranks them by rounded distances; the exact order among its candidates is what comes out.
-    rng = random.Random(5)
+def twins(noise: float, n: int = 600, seed: int = 5) -> tuple[list[list[Any]], list[list[float]]]:
+    """Rows and queries all near one point, ``noise`` apart: nearest neighbours a hair apart."""
+    rng = random.Random(seed)
     base = [rng.gauss(0, 1) for _ in range(DIM)]
-    data = [[i, 0, 0, "", [round(x + 0.002 * rng.gauss(0, 1), 6) for x in base]] for i in range(600)]
+    data = [[i, 0, 0, "", [round(x + noise * rng.gauss(0, 1), 6) for x in base]] for i in range(n)]
+    return data, [[round(x + noise / 2 * rng.gauss(0, 1), 6) for x in base] for _ in range(8)]
+
+
+async def test_a_quantized_index_orders_what_it_finds_exactly(local_client: httpx.AsyncClient, ws: str) -> None:
+    # Half precision rounds distances: rows this close (0.1 apart around one point) come out of its
+    # graph out of order; the exact scores of twice the window order them, and the top 40 are the exact ones.
+    data, qs = twins(0.1)
     await load(local_client, ws, "docs", data)
     await load(local_client, ws, "plain", data)
-    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
-    for q in [[round(x + 0.001 * rng.gauss(0, 1), 6) for x in base] for _ in range(8)]:
+    await run(
+        local_client,
+        ws,
+        "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC) WITH (index_type = 'quantized')",
+    )
+    for q in qs:
         found = await ranking(local_client, ws, "docs", q, k=40)
         assert "_dl_hnsw_" in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="", k=40))
         scores = [row[1] for row in found]
@@ -269,14 +291,30 @@ async def test_near_ties_come_out_in_exact_order(local_client: httpx.AsyncClient
             assert distances == sorted(distances), op
 
 
+async def test_the_default_index_keeps_full_precision(local_client: httpx.AsyncClient, ws: str) -> None:
+    # Neighbours 0.01 apart around one point differ by less than half precision resolves: the default
+    # (clustered) index tells them apart, as the exact scan does.
+    data, qs = twins(0.01)
+    await load(local_client, ws, "docs", data)
+    await load(local_client, ws, "plain", data)
+    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    for q in qs:
+        found = await ranking(local_client, ws, "docs", q, k=40)
+        exact = await ranking(local_client, ws, "plain", q, k=40)
+        assert len({row[0] for row in found} & {row[0] for row in exact}) >= 36
+
+
 async def test_a_companion_indexes_any_float4_vector(local_client: httpx.AsyncClient, ws: str) -> None:
-    # Half precision holds at most 65504: the cosine companion indexes unit vectors (built on such rows,
-    # and kept up as more are inserted), the L2 one full ones.
+    # Half precision holds at most 65504: a quantized index's cosine companion indexes unit vectors (built
+    # on such rows, and kept up as more are inserted), the L2 one full ones.
     data = [[*row[:4], [x * 1e6 for x in row[4]]] for row in dataset(n=400)]
     later = [[*row[:4], [x * 1e9 for x in row[4]]] for row in data[200:]]
     for table in ("docs", "plain"):
         await load(local_client, ws, table, data[:200])
-    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    quantized = (
+        "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC) WITH (index_type = 'clustered_quantized')"
+    )
+    await run(local_client, ws, quantized)
     await load(local_client, ws, "", later)
     await run(local_client, ws, "INSERT INTO plain SELECT * FROM docs WHERE id >= 200")
     assert (await status(local_client, ws, "idx_docs"))[0] == "ready"
@@ -290,12 +328,20 @@ async def test_a_companion_indexes_any_float4_vector(local_client: httpx.AsyncCl
         )
 
 
-async def test_a_vector_companion_of_an_older_server_still_answers(
+async def test_a_companion_is_searched_in_the_form_it_was_built_in(
     local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
 ) -> None:
-    data = await indexed_and_plain(local_client, ws)
+    data = dataset()
+    await load(local_client, ws, "docs", data)
+    await load(local_client, ws, "plain", data)
+    await run(
+        local_client,
+        ws,
+        "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC) WITH (index_type = 'quantized')",
+    )
     unit = (await status(local_client, ws, "idx_docs"))[2]
-    # What servers built before half precision: the vector itself, full precision.
+    # What this server builds for a quantized index is unit halfvec, what servers before it built is the
+    # vector itself: the form a companion has is read from it.
     older = (
         "CREATE INDEX older ON docs USING hnsw "
         f"((deeplake_compat.ann_vector(emb, {DIM})::vector({DIM})) vector_cosine_ops)"

@@ -25,6 +25,7 @@ from ._errors import Conflict, InvalidRequest, NotFound
 
 __all__ = [
     "ORG_ID",
+    "QUANTIZED_INDEX_TYPES",
     "USER_EMAIL",
     "USER_ID",
     "USER_NAME",
@@ -49,6 +50,8 @@ _WORKSPACE_ID = re.compile(r"^[a-z_][a-z0-9_-]{0,62}$")
 _RESERVED = frozenset({"public", "information_schema"})
 _PREFIXES = ("pg_", "deeplake_")
 VECTOR_INDEX_TYPES = ("clustered", "clustered_quantized", "quantized", "binary_quantized", "pooled_quantized")
+QUANTIZED_INDEX_TYPES = frozenset({"clustered_quantized", "quantized", "binary_quantized", "pooled_quantized"})
+"""Index types that trade the last digits of precision for a smaller, faster index (see _ann.Form)."""
 # A stand-in on exactly one column whose type is float4[] (or a domain over it, e.g. `embedding`).
 _VECTOR_COLUMN = """
     SELECT FROM pg_index i
@@ -57,20 +60,6 @@ _VECTOR_COLUMN = """
     WHERE i.indexrelid = %s AND i.indnatts = 1 AND i.indkey[0] <> 0
       AND coalesce(nullif(ty.typbasetype, 0), ty.oid) = 'real[]'::regtype
 """
-_VECTOR_INDEXES = f"""
-    SELECT x.index_oid, c.relname, n.nspname, t.relname, a.attname, x.dimension,
-           CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed'
-                ELSE 'pending' END,
-           CASE WHEN x.l2_companion_oid IS NOT NULL THEN 'ready' WHEN x.l2_error IS NOT NULL THEN 'failed'
-                ELSE 'pending' END,
-           {{form}}, {{l2_form}}
-    FROM {INTERNAL_SCHEMA}.ann_indexes x
-    JOIN pg_index i ON i.indexrelid = x.index_oid
-    JOIN pg_class c ON c.oid = x.index_oid
-    JOIN pg_class t ON t.oid = i.indrelid
-    JOIN pg_namespace n ON n.oid = t.relnamespace
-    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-"""
 # What a companion indexes (see Form): unit halfvec when its expression normalizes, else its operator class's type.
 _FORM = """(
     SELECT CASE WHEN position('l2_normalize(' IN pg_get_expr(ci.indexprs, ci.indrelid)) > 0 THEN 'unit halfvec'
@@ -78,7 +67,21 @@ _FORM = """(
     FROM pg_index ci JOIN pg_opclass o ON o.oid = ci.indclass[0] JOIN pg_type ty ON ty.oid = o.opcintype
     WHERE ci.indexrelid = x.{}
 )"""
-_VECTOR_INDEXES = _VECTOR_INDEXES.format(form=_FORM.format("companion_oid"), l2_form=_FORM.format("l2_companion_oid"))
+_VECTOR_INDEXES = f"""
+    SELECT x.index_oid, c.relname, n.nspname, t.relname, a.attname, x.dimension,
+           CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed'
+                ELSE 'pending' END,
+           CASE WHEN x.l2_companion_oid IS NOT NULL THEN 'ready' WHEN x.l2_error IS NOT NULL THEN 'failed'
+                ELSE 'pending' END,
+           {_FORM.format("companion_oid")}, {_FORM.format("l2_companion_oid")}, d.index_type
+    FROM {INTERNAL_SCHEMA}.ann_indexes x
+    LEFT JOIN {INTERNAL_SCHEMA}.indexes d ON d.index_oid = x.index_oid
+    JOIN pg_index i ON i.indexrelid = x.index_oid
+    JOIN pg_class c ON c.oid = x.index_oid
+    JOIN pg_class t ON t.oid = i.indrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+"""
 
 
 class Organization(TypedDict):
@@ -118,8 +121,11 @@ class VectorIndex:
     l2_status: str
     """Of the L2 companion, the same (pending until a search first ranks by `<->`)."""
     form: Form | None
-    """What the cosine companion indexes, once built."""
+    """What the cosine companion indexes, once built (read from the index: older servers built others)."""
     l2_form: Form | None
+    """What the L2 companion indexes, once built."""
+    index_type: str | None
+    """Deep Lake's `index_type` option (None: the default, clustered)."""
 
     def status_of(self, metric: Metric) -> str:
         return self.status if metric == "cosine" else self.l2_status

@@ -7,12 +7,13 @@ pooled_quantized or none, also gets a companion pgvector HNSW index (cosine), bu
 table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a second one for L2 distance
 (`<index>_dl_hnsw_l2_<oid>`) once a search ranks by `<->` (the cost falls on those who use it), both on
 `deeplake_compat.ann_vector(col, N)`: the vector when it is 1-D with N dimensions, else NULL, which HNSW
-leaves out (so does the cosine one with zero vectors). The cosine companion indexes it scaled to length 1 in
-half precision (`l2_normalize(…)::halfvec(N)`: half the size of a vector index, faster to search, and a unit
-vector's elements fit halfvec's range whatever the float4s were); the L2 one as vector(N) up to 2000
-dimensions, halfvec(N) up to 4000 (see _ann.Form; companions built by older servers keep their form: the
-catalog reads it from the index). No companion above 4000 dimensions. N is `WITH (dimension = N)`, else the
-most common length of the column's vectors. The
+leaves out (so does the cosine one with zero vectors), as vector(N) up to 2000 dimensions - except the
+cosine companion of a quantized index type (clustered_quantized, quantized, binary_quantized,
+pooled_quantized), which indexes it scaled to length 1 in half precision (`l2_normalize(…)::halfvec(N)`:
+half the size, faster to build and search, the last digits of distances rounded; see _ann.Form) - and up
+to 4000 dimensions in half precision (cosine: unit halfvec; L2: halfvec). No companion above 4000
+dimensions. The form a companion was built in is read from it (another server may have built it). N is
+`WITH (dimension = N)`, else the most common length of the column's vectors. The
 CREATE INDEX call builds the companion within its own time (BUILD_SHARE of it); one that takes longer
 (at the tools' default 60 s, a few hundred thousand 384-d rows) goes on in the background, the call
 returns, and searches run exactly until it is ready. On
@@ -64,7 +65,7 @@ from psycopg import sql
 from deeplake_mcp.identifiers import quote_ident
 
 from ._ann import Form, Metric, indexed_vector, vector_type
-from ._catalog import Catalog, VectorIndex
+from ._catalog import QUANTIZED_INDEX_TYPES, Catalog, VectorIndex
 from ._compile import Plan
 from ._errors import QueryError
 from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, Executor, QueryResult, Session
@@ -189,7 +190,7 @@ class Indexes:
             n = index.dimension if metric == "l2" else index.dimension or await self._common_dimension(workspace, index)
             if n is None or (metric == "cosine" and await job.has_companion_of(n)):
                 return "pending"
-            form = _form(n, metric)
+            form = _form(n, metric, index.index_type)
             try:
                 if form is None:
                     raise QueryError(f"pgvector indexes at most 4000 dimensions, not {n}")
@@ -321,12 +322,13 @@ class _OutOfTime(Exception):
     """A build that outlasted the time of the call that waited for it."""
 
 
-def _form(n: int, metric: Metric) -> Form | None:
-    """What a new companion indexes: unit halfvec for cosine; for L2 (no normalizing) the vector up to 2000
-    dimensions (any float4 fits), halfvec up to 4000; None beyond (pgvector's limits)."""
+def _form(n: int, metric: Metric, index_type: str | None) -> Form | None:
+    """What a new companion indexes: the vector up to 2000 dimensions (pgvector's limit for it), except for
+    a cosine companion of a quantized index type (unit halfvec); above that, up to 4000, unit halfvec for
+    cosine, halfvec for L2 (which cannot be normalized); None beyond."""
     if n > 4000:
         return None
-    if metric == "cosine":
+    if metric == "cosine" and (n > 2000 or index_type in QUANTIZED_INDEX_TYPES):
         return "unit halfvec"
     return "vector" if n <= 2000 else "halfvec"
 

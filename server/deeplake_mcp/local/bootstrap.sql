@@ -304,9 +304,9 @@ CREATE TABLE IF NOT EXISTS deeplake_internal.indexes (
 
 -- Vector search (see _indexes.py). A deeplake_index on a float4[] column gets a companion pgvector HNSW
 -- index (cosine distance), and one for L2 distance when a search first ranks by `<->`, on the expression below: the vector when it is 1-D with the index's
--- dimension N, else NULL (HNSW skips NULLs, and zero vectors). The cosine companion indexes it scaled to
--- length 1 as halfvec(N); the L2 one as vector(N) up to 2000 dimensions, halfvec(N) up to 4000; beyond
--- that there is no companion and searches stay exact.
+-- dimension N, else NULL (HNSW skips NULLs, and zero vectors), as vector(N) up to 2000 dimensions (a
+-- quantized index type's cosine companion: scaled to length 1, as halfvec(N)), in half precision up to
+-- 4000; beyond that there is no companion and searches stay exact.
 CREATE OR REPLACE FUNCTION deeplake_compat.ann_vector(a float4[], n integer)
     RETURNS deeplake_compat.vector LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN array_ndims(a) = 1 AND array_length(a, 1) = n THEN a::deeplake_compat.vector END;
