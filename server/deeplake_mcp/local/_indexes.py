@@ -10,7 +10,7 @@ table's owner) with SQL composed here, named `<index>_dl_hnsw_<oid>`, and a seco
 leaves out (so does the cosine one with zero vectors), as vector(N) up to 2000 dimensions - except the
 cosine companion of a quantized index type (clustered_quantized, quantized, binary_quantized,
 pooled_quantized), which indexes it scaled to length 1 in half precision (`l2_normalize(…)::halfvec(N)`:
-half the size, faster to build and search, the last digits of distances rounded; see _ann.Form) - and up
+a smaller index, the last digits of distances rounded; see _ann.Form) - and up
 to 4000 dimensions in half precision (cosine: unit halfvec; L2: halfvec). No companion above 4000
 dimensions. The form a companion was built in is read from it (another server may have built it). N is
 `WITH (dimension = N)`, else the most common length of the column's vectors. The
