@@ -2,12 +2,14 @@
 
 One embedded PostgreSQL holds N x D clustered vectors (a Gaussian mixture, one centre per 100 rows,
 ``--noise`` the spread of each cluster; queries are new samples of the mixture, the way real embeddings
-and the questions asked of them behave) twice over:
+and the questions asked of them behave) three times over:
 
 * ``docs`` (``embedding FLOAT4[]``): created through the MCP tools (``execute_sql``), loaded with COPY,
   then ``CREATE INDEX … USING deeplake_index (embedding DESC)`` through the tool, which builds its pgvector
   HNSW companion (cosine); the first ``<->`` search through the tool then starts its L2 companion's build
   (timed until the index exists);
+* ``docs_q``: the same rows, with ``CREATE INDEX … USING deeplake_index (embedding DESC) WITH (index_type =
+  'quantized')`` (half precision);
 * ``ref`` (``embedding vector(D)``): the same rows with plain pgvector HNSW indexes, one cosine, one L2
   (same m, ef_construction and build memory as the companions).
 
@@ -18,7 +20,8 @@ load on the machine hits all cases alike:
   at the same ``hnsw.ef_search`` as the server: **the reference** (of ``query <-> float4[]``: ``raw <->``, the same
   with pgvector's L2 distance through its L2 index, since an L2 graph search costs more than a cosine one);
 * ``rest``: the statement ``semantic_search`` sends, through the server's REST client (in-process ASGI);
-* ``semantic_search``: the MCP tool with ``vector=``, through the SDK's in-process ``Client``;
+* ``semantic_search``: the MCP tool with ``vector=``, through the SDK's in-process ``Client`` (``… quantized``:
+  the same on ``docs_q``);
 * ``no-op tool``: the same arguments to the SDK's own server with a tool that does nothing
   (``noop_server.py``), in-process too: what the SDK costs by itself. ``raw`` plus this is the floor of
   ``semantic_search`` (``ratio_to_floor``): PostgreSQL's search and an MCP call, with nothing of ours;
