@@ -74,12 +74,18 @@ async def load(client: httpx.AsyncClient, ws: str, table: str, data: list[list[A
     assert response.status_code == 200, response.text
 
 
-async def indexed_and_plain(client: httpx.AsyncClient, ws: str, n: int = ROWS) -> list[list[Any]]:
-    """Tables `docs` (with a vector deeplake_index) and `plain` (none) holding the same rows."""
-    data = dataset(n=n)
+QUANTIZED = " WITH (index_type = 'quantized')"
+
+
+async def indexed_and_plain(
+    client: httpx.AsyncClient, ws: str, n: int = ROWS, data: list[list[Any]] | None = None, options: str = ""
+) -> list[list[Any]]:
+    """Tables `docs` (with a vector deeplake_index, WITH ``options``) and `plain` (none) holding the same rows
+    (``data``, else ``n`` of ``dataset``)."""
+    data = dataset(n=n) if data is None else data
     await load(client, ws, "docs", data)
     await load(client, ws, "plain", data)
-    await run(client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    await run(client, ws, f"CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC){options}")
     return data
 
 
@@ -271,13 +277,7 @@ async def test_a_quantized_index_orders_what_it_finds_exactly(local_client: http
     # Half precision rounds distances: rows this close (0.1 apart around one point) come out of its
     # graph out of order; the exact scores of twice the window order them, and the top 40 are the exact ones.
     data, qs = twins(0.1)
-    await load(local_client, ws, "docs", data)
-    await load(local_client, ws, "plain", data)
-    await run(
-        local_client,
-        ws,
-        "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC) WITH (index_type = 'quantized')",
-    )
+    await indexed_and_plain(local_client, ws, data=data, options=QUANTIZED)
     for q in qs:
         found = await ranking(local_client, ws, "docs", q, k=40)
         assert "_dl_hnsw_" in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="", k=40))
@@ -295,9 +295,7 @@ async def test_the_default_index_keeps_full_precision(local_client: httpx.AsyncC
     # Neighbours 0.01 apart around one point differ by less than half precision resolves: the default
     # (clustered) index tells them apart, as the exact scan does.
     data, qs = twins(0.01)
-    await load(local_client, ws, "docs", data)
-    await load(local_client, ws, "plain", data)
-    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    await indexed_and_plain(local_client, ws, data=data)
     for q in qs:
         found = await ranking(local_client, ws, "docs", q, k=40)
         exact = await ranking(local_client, ws, "plain", q, k=40)
@@ -331,14 +329,7 @@ async def test_a_companion_indexes_any_float4_vector(local_client: httpx.AsyncCl
 async def test_a_companion_is_searched_in_the_form_it_was_built_in(
     local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
 ) -> None:
-    data = dataset()
-    await load(local_client, ws, "docs", data)
-    await load(local_client, ws, "plain", data)
-    await run(
-        local_client,
-        ws,
-        "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC) WITH (index_type = 'quantized')",
-    )
+    data = await indexed_and_plain(local_client, ws, options=QUANTIZED)
     unit = (await status(local_client, ws, "idx_docs"))[2]
     # What this server builds for a quantized index is unit halfvec, what servers before it built is the
     # vector itself: the form a companion has is read from it.
