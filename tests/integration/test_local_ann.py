@@ -326,6 +326,27 @@ async def test_a_companion_indexes_any_float4_vector(local_client: httpx.AsyncCl
         )
 
 
+async def test_above_2000_dimensions_the_cosine_companion_is_unit_halfvec(
+    local_client: httpx.AsyncClient, ws: str
+) -> None:
+    # pgvector indexes vector(N) up to 2000 dimensions, halfvec(N) up to 4000: beyond 2000 every cosine
+    # companion is half precision, normalised first so that elements beyond halfvec's 65504 fit.
+    rng = random.Random(9)
+    data = [[i, 0, 0, "", [round(rng.gauss(0, 1) * 1e6, 1) for _ in range(2048)]] for i in range(300)]
+    await indexed_and_plain(local_client, ws, data=data)
+    ann_status, dimension, companion = await status(local_client, ws, "idx_docs")
+    assert (ann_status, dimension) == ("ready", 2048)
+    [[definition]] = await rows(
+        local_client, ws, "SELECT indexdef FROM pg_catalog.pg_indexes WHERE indexname = $1", [companion]
+    )
+    assert "halfvec_cosine_ops" in definition and "l2_normalize(" in definition
+    for row in data[:3]:
+        q = [x + 1e5 for x in row[4]]
+        found = await ranking(local_client, ws, "docs", q, k=5)
+        assert companion in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="", k=5))
+        assert found == await ranking(local_client, ws, "plain", q, k=5)
+
+
 async def test_a_companion_is_searched_in_the_form_it_was_built_in(
     local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str
 ) -> None:
