@@ -259,7 +259,7 @@ async def test_sessions_come_back_clean(local_client: httpx.AsyncClient, ws: str
             await run(local_client, ws, leak)
     checks = (
         "SELECT current_setting('work_mem'), current_setting('statement_timeout'), "
-        "(SELECT count(*) FROM pg_prepared_statements), (SELECT count(*) FROM pg_listening_channels()), "
+        "(SELECT count(*) FROM pg_prepared_statements WHERE from_sql), (SELECT count(*) FROM pg_listening_channels()), "
         "(SELECT count(*) FROM pg_cursors WHERE is_holdable), pg_typeof('1'::float4)::text, "
         "(SELECT count(*) FROM pg_class WHERE relpersistence = 't')"
     )

@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import struct
+import sys
 from array import array
 from dataclasses import dataclass
 from datetime import date, time
@@ -39,6 +40,8 @@ Param: TypeAlias = JSON | Float4Array
 
 _FLOAT4_ARRAY_OID = 1021
 _FLOAT4_OID = 700
+_FLOAT4_MAX = 3.4028234663852886e38
+_FLOAT4_SMALLEST = 1.1754943508222875e-38  # the smallest normal float4: only below it may a number round to 0
 _ARRAY_HEADER = struct.Struct(">iiIii")  # dimensions, has NULLs, element type, length, lower bound
 
 
@@ -54,22 +57,20 @@ def float4_array(value: JSON) -> Float4Array | None:
     if not is_vector(value):
         return None
     floats = list(map(float, value))
-    if not all(map(math.isfinite, floats)):
+    if not all(map(math.isfinite, floats)) or max(floats) > _FLOAT4_MAX or min(floats) < -_FLOAT4_MAX:
         return None
-    fields: list[float] = [4] * (2 * len(floats))  # each element: its length (4 bytes), then its value
-    fields[1::2] = floats
-    try:
-        body = _elements(len(floats)).pack(*fields)
-    except OverflowError:  # beyond float4
+    singles = array("f", floats)
+    if min(map(abs, floats)) < _FLOAT4_SMALLEST and singles.count(0) != floats.count(0):  # became 0 as float4
         return None
-    if array("f", floats).count(0) != floats.count(0):  # a number so close to 0 that it becomes 0
-        return None
-    return Float4Array(_ARRAY_HEADER.pack(1, 0, _FLOAT4_OID, len(floats), 1) + body)
-
-
-@lru_cache(maxsize=16)
-def _elements(n: int) -> struct.Struct:
-    return struct.Struct(">" + "if" * n)
+    if sys.byteorder == "little":
+        singles.byteswap()
+    values = singles.tobytes()
+    n = len(floats)
+    elements = bytearray(8 * n)  # each element: its length (4, big-endian), then its 4 bytes
+    elements[3::8] = b"\x04" * n
+    for i in range(4):
+        elements[4 + i :: 8] = values[i::4]
+    return Float4Array(_ARRAY_HEADER.pack(1, 0, _FLOAT4_OID, n, 1) + elements)
 
 
 class _Float4ArrayDumper(Dumper):

@@ -1,0 +1,136 @@
+"""Reads sent again are kept prepared on their connection, and nothing made in a session can stand in for them.
+
+Every test runs on a pool of one connection, so each call lands in the session the last one left; what is
+kept is judged by the session's own ``pg_prepared_statements`` and by the rows each call returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from deeplake_mcp.local import LocalBackend
+from deeplake_mcp.local._backend import _QUERY_OPTIONS
+from deeplake_mcp.local._executor import Executor, open_pool
+from local_api_helpers import run
+
+pytestmark = pytest.mark.anyio
+
+READ = "SELECT id, label FROM items WHERE id <= $1 ORDER BY id"
+
+
+@pytest.fixture
+async def one_session(local_backend: LocalBackend) -> AsyncIterator[Executor]:
+    query_pool = local_backend._pools[1]
+    pool = open_pool(query_pool.conninfo, name="one", max_size=1, options=_QUERY_OPTIONS, reset=False)
+    await pool.open(wait=True)
+    try:
+        yield Executor(pool)
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def items(local_client: httpx.AsyncClient, ws: str) -> str:
+    await run(local_client, ws, "CREATE TABLE items (id int, label text) USING deeplake")
+    await run(local_client, ws, "INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three')")
+    return ws
+
+
+async def read(executor: Executor, ws: str, sql: str, params: list[Any] | None = None) -> list[list[Any]]:
+    return (await executor.run(ws, [(sql, params or [])], read_only=True))[0]["rows"]
+
+
+async def write(executor: Executor, ws: str, sql: str) -> None:
+    await executor.run(ws, [(sql, [])], read_only=False)
+
+
+async def kept(executor: Executor, ws: str) -> dict[str, str]:
+    """The session's prepared statements: protocol-made (the server's) by text → name."""
+    found = await read(executor, ws, "SELECT statement, name FROM pg_prepared_statements WHERE NOT from_sql")
+    return {statement: name for statement, name in found}
+
+
+async def test_a_read_sent_again_is_kept_and_gives_the_same_rows(one_session: Executor, items: str) -> None:
+    first = await read(one_session, items, READ, [2])
+    assert READ not in await kept(one_session, items)  # seen once: not worth keeping yet
+    assert await read(one_session, items, READ, [2]) == first == [[1, "one"], [2, "two"]]
+    assert READ in await kept(one_session, items)
+    assert await read(one_session, items, READ, [3]) == [[1, "one"], [2, "two"], [3, "three"]]
+
+
+async def test_writes_are_never_kept(one_session: Executor, items: str) -> None:
+    insert = "INSERT INTO items VALUES (4, 'four')"
+    for _ in range(3):
+        await write(one_session, items, insert)
+    assert insert not in await kept(one_session, items)
+    assert await read(one_session, items, "SELECT count(*) FROM items WHERE id = 4") == [[3]]
+
+
+async def test_a_statement_prepared_by_sql_never_runs_in_place_of_a_kept_one(one_session: Executor, items: str) -> None:
+    """Below the guard, a call replaces a kept statement under its name: the next call still gets its own
+    rows, and the session is cleared of what the call made."""
+    for _ in range(2):
+        await read(one_session, items, READ, [1])
+    name = (await kept(one_session, items))[READ]
+    await write(one_session, items, f"DEALLOCATE {name}")
+    await write(one_session, items, f"PREPARE {name} AS SELECT 666, 'hijacked' FROM items WHERE id <= $1::int")
+    assert await read(one_session, items, READ, [1]) == [[1, "one"]]
+    sql_made = "SELECT count(*) FROM pg_prepared_statements WHERE from_sql"
+    assert await read(one_session, items, sql_made) == [[0]]
+
+
+async def test_a_statement_prepared_by_sql_never_stands_in_for_the_workspace_set_up(
+    one_session: Executor, items: str, local_client: httpx.AsyncClient
+) -> None:
+    """The set-up that points names at the caller's workspace is kept too: replaced by one that points them at
+    another workspace, the next call still reads its own."""
+    response = await local_client.post("/workspaces", json={"id": f"{items}_other"})
+    assert response.status_code == 201, response.text
+    other = response.json()["id"]
+    await run(local_client, other, "CREATE TABLE items (id int, label text) USING deeplake")
+    await run(local_client, other, "INSERT INTO items VALUES (1, 'elsewhere')")
+    for _ in range(2):
+        await read(one_session, items, READ, [1])
+    set_up = next(name for text, name in (await kept(one_session, items)).items() if "search_path" in text)
+    replaced = f"SELECT pg_catalog.set_config(''search_path'', ''{other}'', true) || $1 || $2"
+    swap = f"DO $$ BEGIN EXECUTE 'DEALLOCATE {set_up}'; EXECUTE 'PREPARE {set_up} (text, text) AS {replaced}'; END $$"
+    await write(one_session, items, swap)  # in one statement: the set-up of the call itself is still the server's
+    assert await read(one_session, items, READ, [1]) == [[1, "one"]]
+
+
+async def test_a_kept_statement_dropped_in_the_session_is_made_again(one_session: Executor, items: str) -> None:
+    for _ in range(2):
+        await read(one_session, items, READ, [1])
+    await write(one_session, items, f"DEALLOCATE {(await kept(one_session, items))[READ]}")
+    assert await read(one_session, items, READ, [2]) == [[1, "one"], [2, "two"]]
+
+
+async def test_a_kept_read_follows_its_table_when_it_changes(
+    one_session: Executor, items: str, local_client: httpx.AsyncClient
+) -> None:
+    everything = "SELECT * FROM items ORDER BY id LIMIT 1"
+    for _ in range(2):
+        assert await read(one_session, items, everything) == [[1, "one"]]
+    await run(local_client, items, "ALTER TABLE items ADD COLUMN rank int DEFAULT 7")
+    assert await read(one_session, items, everything) == [[1, "one", 7]]
+    await run(local_client, items, "ALTER TABLE items ALTER COLUMN id TYPE bigint")
+    assert await read(one_session, items, everything) == [[1, "one", 7]]
+
+
+async def test_kept_reads_follow_the_workspace(one_session: Executor, local_client: httpx.AsyncClient) -> None:
+    """The same text in two workspaces reads each one's own table (names resolve again on a new search_path)."""
+    workspaces = []
+    for label in ("first", "second"):
+        response = await local_client.post("/workspaces", json={"id": f"t_kept_{label}_{id(one_session)}"})
+        assert response.status_code == 201, response.text
+        ws = response.json()["id"]
+        await run(local_client, ws, "CREATE TABLE items (id int, label text) USING deeplake")
+        await run(local_client, ws, f"INSERT INTO items VALUES (1, '{label}')")
+        workspaces.append(ws)
+    for _ in range(3):
+        for ws, label in zip(workspaces, ("first", "second"), strict=True):
+            assert await read(one_session, ws, READ, [1]) == [[1, label]]
