@@ -4,8 +4,8 @@ A page of rows is rendered once for the model, as compact text:
 
 * a header line: how many rows, which ones, and whether more follow (with the cursor for the next page);
 * the rows between ``<untrusted-data-NONCE>`` tags (a random nonce per result, so a value cannot close the
-  frame): a tab-separated table when that is smaller and unambiguous, else JSON lines (one JSON array per
-  row, the first line the column names);
+  frame): a tab-separated table when that is unambiguous (it is then always the smaller), else JSON lines
+  (one JSON array per row, the first line the column names);
 * notes on what was shortened: wide cells are clipped with a ``…[+N chars]`` marker, long vectors are
   abbreviated, and a page cut by the size budget says so.
 
@@ -46,12 +46,17 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=s
 """One encoder for every call (``json.dumps`` with options builds a new one each time)."""
 
 
+def _without_items(schema: dict[str, Any]) -> None:
+    schema.pop("items", None)
+
+
 class RowsResult(BaseModel):
     """One page of the rows of a statement, as compact as the data allows."""
 
     columns: list[str]
-    rows: list[list[Any]] = Field(
-        json_schema_extra={"items": {"type": "array"}}  # cells take any JSON: no per-cell schema to check
+    rows: list[Any] = Field(  # no schema per row: a client checks each result against it (35 µs for 10 rows)
+        description="one array per row: its cells (any JSON) in the order of `columns`",
+        json_schema_extra=_without_items,
     )
     row_count: int = Field(description="rows in this page")
     truncated: bool = Field(description="true when more rows follow this page")
@@ -151,7 +156,7 @@ def fit_page(
 
 
 def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """The rows as a tab-separated table when that is smaller and unambiguous, else as JSON lines."""
+    """The rows as a tab-separated table when that is unambiguous, else as JSON lines."""
     return _Lines.of(columns, rows).layout()
 
 
@@ -196,29 +201,45 @@ def _plain_render(page: Page) -> str:
     return "\n".join([page.framed_rows(), *page.notes])
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Lines:
-    """A header and rows, each as one JSON line and as one table line (``None``: ambiguous in a table)."""
+    """A header and rows, each as one table line (``None``: ambiguous in a table) and, when needed, as one
+    JSON line.
 
-    json: list[str]
+    A table line is always shorter than the row's JSON line (no quotes, no brackets, the same numbers), so
+    the table is the layout whenever none of its lines is ambiguous, and the JSON lines are written only
+    when one is.
+    """
+
+    cells: list[Sequence[Any]]
     table: list[str | None]
+    _json: list[str] | None = None
 
     @classmethod
     def of(cls, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> _Lines:
         everything = [list(columns), *rows]
-        return cls([compact_json(list(row)) for row in everything], [_table_line(row) for row in everything])
+        return cls(everything, [_table_line(row) for row in everything])
+
+    @property
+    def json(self) -> list[str]:
+        if self._json is None:
+            self._json = [compact_json(list(row)) for row in self.cells]
+        return self._json
+
+    def append(self, row: Sequence[Any]) -> None:
+        self.cells.append(row)
+        self.table.append(_table_line(row))
+        self._json = None
 
     def head(self, n: int) -> _Lines:
         """The header and the first ``n`` rows."""
-        return _Lines(self.json[: n + 1], self.table[: n + 1])
+        return _Lines(self.cells[: n + 1], self.table[: n + 1], None if self._json is None else self._json[: n + 1])
 
     def layout(self) -> str:
-        """The table when it is unambiguous and smaller, else the JSON lines."""
-        as_json = "\n".join(self.json)
+        """The table when it is unambiguous, else the JSON lines."""
         if None in self.table:
-            return as_json
-        table = "\n".join(self.table)  # type: ignore[arg-type]  # no None in it
-        return table if len(table) < len(as_json) else as_json
+            return "\n".join(self.json)
+        return "\n".join(self.table)  # type: ignore[arg-type]  # no None in it
 
 
 @dataclass
@@ -245,8 +266,7 @@ def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbre
         out.rows.append(shown)
         out.clipped.append(clipped)
         out.abbreviated.append(abbreviated)
-        out.lines.json.append(compact_json(shown))
-        out.lines.table.append(_table_line(shown))
+        out.lines.append(shown)
     return out
 
 
@@ -278,13 +298,15 @@ def _longest_fitting(
         )
 
     overhead = len(render(page_of(0)))
-    n, used_json, used_table, table_ok = 0, 0, 0, True
+    lines = prepared.lines
+    n, used, as_table = 0, 0, True
     while n < len(prepared.rows):
-        used_json += len(prepared.lines.json[n + 1]) + 1
-        line = prepared.lines.table[n + 1]
-        table_ok = table_ok and line is not None
-        used_table += len(line) + 1 if line is not None else 0
-        if overhead + (min(used_json, used_table) if table_ok else used_json) > budget:
+        line = lines.table[n + 1]
+        if as_table and line is None:  # from this row on the page is JSON lines: count those of the rows so far
+            as_table = False
+            used = sum(len(text) + 1 for text in lines.json[1 : n + 1])
+        used += len(line) + 1 if as_table and line is not None else len(lines.json[n + 1]) + 1
+        if overhead + used > budget:
             break
         n += 1
     while True:

@@ -11,7 +11,6 @@ from array import array
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, TypeAlias, TypeGuard, overload
 
 import psycopg
