@@ -16,9 +16,9 @@ from pathlib import Path
 
 from _common import Json, measure, parser, target, write_result
 
-from deeplake_mcp.guard import classify
 from deeplake_mcp.guard._catalog import catalog
 from deeplake_mcp.guard._classify import analyse
+from deeplake_mcp.guard._classify import classify_afresh as classify  # a text seen for the first time
 from deeplake_mcp.guard._mask import mask_literals
 from deeplake_mcp.guard._pgcheck import second_opinion
 from deeplake_mcp.guard._tokens import lex

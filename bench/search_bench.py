@@ -19,7 +19,8 @@ load on the machine hits all cases alike:
 * ``raw``: psycopg straight to PostgreSQL, ``SELECT id FROM ref ORDER BY embedding <=> %s::vector LIMIT k``
   at the same ``hnsw.ef_search`` as the server: **the reference** (of ``query <-> float4[]``: ``raw <->``, the same
   with pgvector's L2 distance through its L2 index, since an L2 graph search costs more than a cosine one);
-* ``rest``: the statement ``semantic_search`` sends, through the server's REST client (in-process ASGI);
+* ``rest``: the statement ``semantic_search`` sends (the vector as ``$1``), through the server's REST client
+  (in-process: the local API's query route called as a function);
 * ``semantic_search``: the MCP tool with ``vector=``, through the SDK's in-process ``Client`` (``… quantized``:
   the same on ``docs_q``);
 * ``no-op tool``: the same arguments to the SDK's own server with a tool that does nothing
@@ -229,14 +230,16 @@ def raw_case(conn: psycopg.AsyncConnection[Any], k: int, operator: str = "<=>") 
 
 
 def rest_case(rt: Runtime, k: int) -> Case:
+    sql = (
+        f'SELECT "id", "embedding" <#> $1::float4[] AS score FROM "{WS}"."docs" '
+        f'WHERE array_length("embedding", 1) > 0 ORDER BY score DESC LIMIT {k}'
+    )
+
     def prepared(q: np.ndarray) -> Call:
-        sql = (
-            f'SELECT "id", "embedding" <#> {literal(q)} AS score FROM "{WS}"."docs" '
-            f'WHERE array_length("embedding", 1) > 0 ORDER BY score DESC LIMIT {k}'
-        )
+        params = [q.tolist()]
 
         async def call() -> list[int]:
-            result = await rt.client.query(WS, sql, timeout_ms=60_000, read_only=True)
+            result = await rt.client.query(WS, sql, params, timeout_ms=60_000, read_only=True)
             return [int(row[0]) for row in result.rows]
 
         return call

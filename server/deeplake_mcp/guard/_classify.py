@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from . import _hints, _pgcheck
 from ._classes import Classification, Finding, StatementClass, never, worst
 from ._deepscan import deep_scan
@@ -16,15 +18,32 @@ __all__ = ["analyse", "classify"]
 _NEVER = StatementClass.NEVER
 
 
+MEMO_SIZE = 1024
+"""Texts whose classification is kept: the guard is a pure function of its inputs, so a text sent again (an
+agent's query with another vector, now a param; a filter used twice) gets the answer it got before."""
+MEMO_LONGEST = 8192
+"""Characters: longer texts are classified every time (seldom sent twice, and they would crowd the memo)."""
+
+
 def classify(sql: object, *, read_functions: frozenset[str] = frozenset()) -> Classification:
     """Classify one SQL text. Pure and total: any failure inside the guard is class NEVER.
 
     ``read_functions`` are extra functions (``name`` or ``schema.name``) to treat as reads.
     """
+    if type(sql) is str and len(sql) <= MEMO_LONGEST:
+        return _classify_memo(sql, read_functions)
+    return classify_afresh(sql, read_functions)
+
+
+def classify_afresh(sql: object, read_functions: frozenset[str] = frozenset()) -> Classification:
+    """:func:`classify` without the memo (what a text seen for the first time costs)."""
     try:
         return analyse(sql, read_functions=read_functions)
     except Exception:
         return failed("")
+
+
+_classify_memo = lru_cache(maxsize=MEMO_SIZE)(classify_afresh)
 
 
 def failed(statement: str) -> Classification:
