@@ -42,6 +42,7 @@ _VECTOR_PREVIEW = 4
 _MIN_VECTOR_TO_ABBREVIATE = 17
 _MIN_CELL_CHARS = 16
 _JSON_START = frozenset('-0123456789tfn[{"')
+_SCALARS = frozenset({int, float, bool, type(None)})
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 """One encoder for every call (``json.dumps`` with options builds a new one each time)."""
 
@@ -255,6 +256,9 @@ def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbre
     for row in rows:
         shown, clipped, abbreviated = [], set(), set()
         for i, cell in enumerate(row):
+            if type(cell) in _SCALARS:  # nothing to clip or abbreviate: most cells of most pages
+                shown.append(cell)
+                continue
             if abbreviate and _is_long_vector(cell):
                 cell = _vector_preview(cell)
                 abbreviated.add(i)
@@ -358,9 +362,7 @@ def _table_cell(cell: Any) -> str | None:
     """A cell as a table shows it, or None when the table would make it ambiguous (JSON lines then)."""
     if cell is None:
         return "NULL"
-    if isinstance(cell, bool | int | float):
-        return compact_json(cell)
-    if isinstance(cell, dict | list):
+    if isinstance(cell, bool | int | float | dict | list):
         return compact_json(cell)
     text = cell if isinstance(cell, str) else str(cell)
     if text == "NULL" or text != text.strip() or _reads_as_json(text):
