@@ -13,8 +13,10 @@ and the questions asked of them behave) three times over:
 * ``ref`` (``embedding vector(D)``): the same rows with plain pgvector HNSW indexes, one cosine, one L2
   (same m, ef_construction and build memory as the companions).
 
-Every query then runs through each case below, interleaved (the order rotates per query), so that other
-load on the machine hits all cases alike:
+With every table and index in PostgreSQL's buffers (``pg_prewarm``), each case then runs every query, the
+cases interleaved in rounds (one query each, in a new order per round) so that other load on the machine hits
+all alike, each case taking the queries in an order of its own (the same vector twice in a row would find its
+path through the graph in the CPU's caches):
 
 * ``raw``: psycopg straight to PostgreSQL, ``SELECT id FROM ref ORDER BY embedding <=> %s::vector LIMIT k``
   at the same ``hnsw.ef_search`` as the server: **the reference** (of ``query <-> float4[]``: ``raw <->``, the same
@@ -197,6 +199,19 @@ def index_sizes(data_dir: Path) -> dict[str, float]:
 
 _SIZE = """SELECT sum(pg_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = %s AND c.relname LIKE %s AND c.relname NOT LIKE '%%\\_l2\\_%%'"""
+
+
+def prewarm(data_dir: Path) -> float:
+    """Every table and index of the bench in PostgreSQL's buffers (``pg_prewarm``, installed for this and dropped
+    again), so that no case pays for reading pages the others found there: which of them were still in the
+    buffers depended on the order of the builds. The seconds it took."""
+    started = time.perf_counter()
+    with superuser(data_dir) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        relations = "SELECT oid FROM pg_class WHERE relnamespace = %s::regnamespace AND relkind IN ('r', 'i')"
+        conn.execute(f"SELECT pg_prewarm(oid) FROM ({relations}) r", [WS])
+        conn.execute("DROP EXTENSION pg_prewarm")
+    return round(time.perf_counter() - started, 1)
 
 
 def l2_reference(data_dir: Path) -> float | None:
@@ -392,6 +407,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         l2_build = l2_reference(data_dir)
         if l2_build is not None:
             result["build"]["pgvector_l2_build_s"] = l2_build
+        result["prewarm_s"] = prewarm(data_dir)
         raw = await psycopg.AsyncConnection.connect(
             host=socket_dir(data_dir), dbname="postgres", user="postgres", autocommit=True
         )
