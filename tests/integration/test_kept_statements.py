@@ -1,11 +1,13 @@
 """Reads sent again are kept prepared on their connection, and nothing made in a session can stand in for them.
 
-Every test runs on a pool of one connection, so each call lands in the session the last one left; what is
-kept is judged by the session's own ``pg_prepared_statements`` and by the rows each call returns.
+Every test but the last runs on a pool of one connection, so each call lands in the session the last one
+left; what is kept is judged by the session's own ``pg_prepared_statements`` and by the rows each call
+returns. The last checks that calls one after another land on one connection when the pool has several.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,15 +24,26 @@ pytestmark = pytest.mark.anyio
 READ = "SELECT id, label FROM items WHERE id <= $1 ORDER BY id"
 
 
-@pytest.fixture
-async def one_session(local_backend: LocalBackend) -> AsyncIterator[Executor]:
+async def executor_of(local_backend: LocalBackend, size: int) -> AsyncIterator[Executor]:
     query_pool = local_backend._pools[1]
-    pool = open_pool(query_pool.conninfo, name="one", max_size=1, options=_QUERY_OPTIONS, reset=False)
+    pool = open_pool(query_pool.conninfo, name=f"pool{size}", max_size=size, options=_QUERY_OPTIONS, reset=False)
     await pool.open(wait=True)
     try:
         yield Executor(pool)
     finally:
         await pool.close()
+
+
+@pytest.fixture
+async def one_session(local_backend: LocalBackend) -> AsyncIterator[Executor]:
+    async for executor in executor_of(local_backend, 1):
+        yield executor
+
+
+@pytest.fixture
+async def four_sessions(local_backend: LocalBackend) -> AsyncIterator[Executor]:
+    async for executor in executor_of(local_backend, 4):
+        yield executor
 
 
 @pytest.fixture
@@ -134,3 +147,13 @@ async def test_kept_reads_follow_the_workspace(one_session: Executor, local_clie
     for _ in range(3):
         for ws, label in zip(workspaces, ("first", "second"), strict=True):
             assert await read(one_session, ws, READ, [1]) == [[1, label]]
+
+
+async def test_calls_one_after_another_run_on_the_connection_used_last(four_sessions: Executor, items: str) -> None:
+    """After a burst has opened several connections, the idle one used last serves the next call: its backend
+    has the statements kept and the caches warm (in turn, every call would find the coldest)."""
+    slow = "SELECT pg_backend_pid() FROM pg_sleep(0.2)"
+    burst = await asyncio.gather(*(read(four_sessions, items, slow) for _ in range(4)))
+    assert len({rows[0][0] for rows in burst}) > 1  # several connections are idle in the pool now
+    pids = [(await read(four_sessions, items, "SELECT pg_backend_pid()"))[0][0] for _ in range(8)]
+    assert len(set(pids)) == 1

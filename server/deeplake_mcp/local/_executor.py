@@ -32,6 +32,7 @@ run a short statement.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from functools import cache
@@ -108,9 +109,9 @@ def open_pool(
 
     With ``reset``, a connection is cleaned with ``DISCARD ALL`` when it comes back (in the background);
     without, whoever takes it must (the Executor does, in the same round trip as its first statements, keeping
-    the statements it prepared).
+    the statements it prepared). Idle connections are handed out most recently used first (see _HotFirstPool).
     """
-    return AsyncConnectionPool(
+    return _HotFirstPool(
         conninfo,
         min_size=1,
         max_size=max_size,
@@ -125,6 +126,26 @@ def open_pool(
         },
         reset=_discard_session_state if reset else None,
     )
+
+
+class _HotFirstPool(AsyncConnectionPool[AsyncConnection[Any]]):
+    """psycopg's pool, but handing out the idle connection used last rather than the one idle longest.
+
+    In turn, every call lands on the backend whose caches have gone coldest (with four idle connections, a
+    search at 100 000 rows took 1.85–2.06 ms instead of 1.49–1.52), and every kept statement has to be
+    prepared on every connection. The pool keeps its idle connections in a deque it takes from the left and
+    returns to the right; taking from the right instead makes it a stack (tests/integration check the effect:
+    calls one after another run on one backend).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool = _Stack()
+
+
+class _Stack(deque[AsyncConnection[Any]]):
+    def popleft(self) -> AsyncConnection[Any]:
+        return self.pop()
 
 
 async def _discard_session_state(conn: AsyncConnection[Any]) -> None:
