@@ -40,8 +40,8 @@ _COLUMN_TYPES = (
 __all__ = ["LocalBackend"]
 
 # Settings a query-role connection starts with; being client settings they outrank any the role gave
-# itself (ALTER ROLE … SET), and DISCARD ALL returns to them. hnsw.ef_search is also what a search of
-# the agent's own pgvector index gets (pgvector's default, 40, trades recall for speed).
+# itself (ALTER ROLE … SET), and RESET ALL (each transaction's clean-up) returns to them. hnsw.ef_search is what
+# a search of the agent's own pgvector index gets too (pgvector's default, 40, trades recall for speed).
 _QUERY_OPTIONS = (
     "-c statement_timeout=600000 -c idle_in_transaction_session_timeout=600000 -c lock_timeout=600000 "
     f"-c default_transaction_read_only=off -c search_path=pg_temp -c hnsw.ef_search={EF_SEARCH}"
