@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from . import _hints, _pgcheck
@@ -24,15 +25,28 @@ agent's query with another vector, now a param; a filter used twice) gets the an
 MEMO_LONGEST = 8192
 """Characters: longer texts are classified every time (seldom sent twice, and they would crowd the memo)."""
 
+_Classifier = Callable[[object, frozenset[str]], Classification]
+
+
+def memoized(classify_text: _Classifier) -> _Classifier:
+    """``classify_text`` answering a ``str`` of at most MEMO_LONGEST characters from a memo of MEMO_SIZE."""
+    memo = lru_cache(maxsize=MEMO_SIZE)(classify_text)
+
+    def classify_or_recall(text: object, read_functions: frozenset[str]) -> Classification:
+        if type(text) is str and len(text) <= MEMO_LONGEST:
+            return memo(text, read_functions)
+        return classify_text(text, read_functions)
+
+    return classify_or_recall
+
 
 def classify(sql: object, *, read_functions: frozenset[str] = frozenset()) -> Classification:
     """Classify one SQL text. Pure and total: any failure inside the guard is class NEVER.
 
-    ``read_functions`` are extra functions (``name`` or ``schema.name``) to treat as reads.
+    ``read_functions`` are extra functions (``name`` or ``schema.name``) to treat as reads. Texts seen before
+    are answered from a memo (see MEMO_SIZE).
     """
-    if type(sql) is str and len(sql) <= MEMO_LONGEST:
-        return _classify_memo(sql, read_functions)
-    return classify_afresh(sql, read_functions)
+    return _classify_or_recall(sql, read_functions)
 
 
 def classify_afresh(sql: object, read_functions: frozenset[str] = frozenset()) -> Classification:
@@ -43,7 +57,7 @@ def classify_afresh(sql: object, read_functions: frozenset[str] = frozenset()) -
         return failed("")
 
 
-_classify_memo = lru_cache(maxsize=MEMO_SIZE)(classify_afresh)
+_classify_or_recall = memoized(classify_afresh)
 
 
 def failed(statement: str) -> Classification:

@@ -8,11 +8,9 @@ whose only clause is the WHERE clause.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from . import _pgcheck
 from ._classes import Classification, Finding, StatementClass, never
-from ._classify import MEMO_LONGEST, MEMO_SIZE, analyse, failed
+from ._classify import analyse, failed, memoized
 from ._hygiene import check_input
 from ._lexical import scan
 from ._mask import mask_literals
@@ -46,9 +44,7 @@ _EXTENDING = frozenset(
 def check_filter(expr: object, *, read_functions: frozenset[str] = frozenset()) -> Classification:
     """Classify a filter expression; only class READ may be used. Never raises. Texts seen before are answered
     from a memo, as in :func:`classify`."""
-    if type(expr) is str and len(expr) <= MEMO_LONGEST:
-        return _checked_memo(expr, read_functions)
-    return _checked(expr, read_functions)
+    return _checked_or_recalled(expr, read_functions)
 
 
 def _checked(expr: object, read_functions: frozenset[str]) -> Classification:
@@ -58,7 +54,7 @@ def _checked(expr: object, read_functions: frozenset[str]) -> Classification:
         return failed(_STATEMENT)
 
 
-_checked_memo = lru_cache(maxsize=MEMO_SIZE)(_checked)
+_checked_or_recalled = memoized(_checked)
 
 
 def _check(expr: object, read_functions: frozenset[str]) -> Classification:
