@@ -86,10 +86,13 @@ def compact_results(framed: Iterable[str]) -> ServerMiddleware[Any]:
         content = data.get("content") or []
         if structured is None or data.get("isError") or len(content) != 1 or content[0].get("type") != "text":
             return result
-        try:
-            rendered = json.loads(content[0]["text"])
-        except ValueError:
+        text = content[0].get("text")
+        if not isinstance(text, str) or not text.startswith("{"):
             return result  # the tool wrote its own text
+        try:
+            rendered = json.loads(text)
+        except ValueError:
+            return result
         if rendered != structured:
             return result
         text = compact_json(_without_nulls(structured))

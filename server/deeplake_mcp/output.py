@@ -19,6 +19,7 @@ import json
 import math
 import secrets
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,32 +247,46 @@ class _Lines:
 @dataclass
 class _Prepared:
     rows: list[list[Any]]
-    clipped: list[set[int]]
-    abbreviated: list[set[int]]
+    clipped: list[AbstractSet[int]]
+    abbreviated: list[AbstractSet[int]]
     lines: _Lines
+
+
+_NO_CELLS: AbstractSet[int] = frozenset()
 
 
 def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbreviate: bool) -> _Prepared:
     out = _Prepared([], [], [], _Lines.of(names, []))
     for row in rows:
-        shown, clipped, abbreviated = [], set(), set()
-        for i, cell in enumerate(row):
-            if type(cell) in _SCALARS:  # nothing to clip or abbreviate: most cells of most pages
-                shown.append(cell)
-                continue
-            if abbreviate and _is_long_vector(cell):
-                cell = _vector_preview(cell)
-                abbreviated.add(i)
-            else:
-                cell, was_clipped = _clip(cell, cell_chars)
-                if was_clipped:
-                    clipped.add(i)
-            shown.append(cell)
+        if _SCALARS.issuperset(map(type, row)):  # nothing to clip or abbreviate: most rows of most pages
+            shown, clipped, abbreviated = list(row), _NO_CELLS, _NO_CELLS
+        else:
+            shown, clipped, abbreviated = _prepared_row(row, cell_chars, abbreviate)
         out.rows.append(shown)
         out.clipped.append(clipped)
         out.abbreviated.append(abbreviated)
         out.lines.append(shown)
     return out
+
+
+def _prepared_row(row: Sequence[Any], cell_chars: int, abbreviate: bool) -> tuple[list[Any], set[int], set[int]]:
+    """A row's cells as shown, and which of them were clipped or abbreviated."""
+    shown: list[Any] = []
+    clipped: set[int] = set()
+    abbreviated: set[int] = set()
+    for i, cell in enumerate(row):
+        if type(cell) in _SCALARS:
+            shown.append(cell)
+            continue
+        if abbreviate and _is_long_vector(cell):
+            cell = _vector_preview(cell)
+            abbreviated.add(i)
+        else:
+            cell, was_clipped = _clip(cell, cell_chars)
+            if was_clipped:
+                clipped.add(i)
+        shown.append(cell)
+    return shown, clipped, abbreviated
 
 
 def _longest_fitting(
@@ -286,7 +301,7 @@ def _longest_fitting(
     """The page of the first n prepared rows, n as large as the budget allows (the rendered text decides)."""
 
     def page_of(n: int) -> Page:
-        def columns_of(marks: list[set[int]]) -> list[str]:
+        def columns_of(marks: list[AbstractSet[int]]) -> list[str]:
             return sorted({names[i] if i < len(names) else str(i) for k in range(n) for i in marks[k]})
 
         return Page(
@@ -360,6 +375,9 @@ def _table_line(row: Sequence[Any]) -> str | None:
 
 def _table_cell(cell: Any) -> str | None:
     """A cell as a table shows it, or None when the table would make it ambiguous (JSON lines then)."""
+    kind = type(cell)
+    if kind is int or (kind is float and math.isfinite(cell)):  # most cells: as compact_json writes them
+        return repr(cell)
     if cell is None:
         return "NULL"
     if isinstance(cell, bool | int | float | dict | list):

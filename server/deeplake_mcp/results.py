@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,7 +17,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from deeplake_mcp.output import Limits, Page, RowsResult, fit_page
-from deeplake_mcp.paging import Cursor, CursorError, Window, fingerprint, make_cursor, read_cursor
+from deeplake_mcp.paging import Cursor, CursorError, Window, args_digest, fingerprint, make_cursor, read_cursor
 from deeplake_mcp.settings import Settings
 
 __all__ = ["Paging", "Shown", "limits_for", "page_result", "position", "rows_page", "tool_result"]
@@ -40,11 +41,16 @@ class Shown:
 
 @dataclass(frozen=True)
 class Paging:
-    """Which call a page belongs to: the tool, its cursor kind and the digest of its arguments."""
+    """Which call a page belongs to: the tool, its cursor kind and its arguments (JSON-serialisable values)."""
 
     tool: str
     kind: str
-    digest: bytes
+    arguments: tuple[Any, ...]
+
+    @cached_property
+    def digest(self) -> bytes:
+        """The digest a cursor carries of the arguments: worked out only for a call that reads or makes one."""
+        return args_digest(*self.arguments)
 
 
 def limits_for(settings: Settings, max_rows: int | None = None) -> Limits:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from decimal import Decimal
 
 import psycopg
@@ -54,12 +55,35 @@ def test_other_uses_keep_the_vector_as_it_was_sent(sql: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [[], [True, 1.0], [[1.0, 2.0]], [1.0, None], [float("nan"), 1.0], [float("inf")], [1e39], [1e-46], "{1,2}", 3],
+    [
+        [],
+        [True, 1.0],
+        [[1.0, 2.0]],
+        [1.0, None],
+        [float("nan"), 1.0],
+        [float("inf")],
+        [1.0, float("-inf")],
+        [1e39],
+        [-1e39, 1.0],
+        [10**400],
+        [1e-46],
+        [0.5, -1e-46],
+        "{1,2}",
+        3,
+    ],
 )
 def test_values_that_are_not_finite_float4_vectors_stay_as_sent(value: object) -> None:
     assert float4_array(value) is None  # type: ignore[arg-type]
     sql = "SELECT $1::float4[]"
     assert compile_sql(sql, [value]).bound_params() == [value]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [[0.0, -0.0, 1e-40, -2.5], [0, 0.5, 1.0, 2.0], [3.4028234663852886e38, -1.1754943508222875e-38], [1.5] * 768],
+)
+def test_zeros_small_and_extreme_float4s_are_sent_exactly(vector: list[float]) -> None:
+    assert decoded(float4_array(vector)) == list(array("f", vector))
 
 
 def test_the_plan_cache_keeps_the_decision_per_statement() -> None:

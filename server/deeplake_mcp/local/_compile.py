@@ -135,7 +135,7 @@ def _param_keys(values: list[JSON], lifted: int) -> tuple[Hashable, ...] | None:
             assert isinstance(value, str)
             keys.append((_VECTOR, *vector_shape(value)))
         elif is_vector(value):
-            keys.append((_VECTOR, len(value), all(item == 0 for item in value)))
+            keys.append((_VECTOR, len(value), not any(value)))  # numbers: falsy exactly when == 0
         elif isinstance(value, _SCALARS):
             keys.append((type(value), value))
         else:

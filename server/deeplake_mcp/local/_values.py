@@ -11,7 +11,8 @@ from array import array
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
-from typing import Any, TypeAlias, TypeGuard, overload
+from functools import lru_cache
+from typing import Any, TypeAlias, TypeGuard, cast, overload
 
 import psycopg
 from psycopg.abc import AdaptContext, Buffer
@@ -39,8 +40,6 @@ Param: TypeAlias = JSON | Float4Array
 
 _FLOAT4_ARRAY_OID = 1021
 _FLOAT4_OID = 700
-_FLOAT4_MAX = 3.4028234663852886e38
-_FLOAT4_SMALLEST = 1.1754943508222875e-38  # the smallest normal float4: only below it may a number round to 0
 _ARRAY_HEADER = struct.Struct(">iiIii")  # dimensions, has NULLs, element type, length, lower bound
 
 
@@ -55,21 +54,26 @@ def float4_array(value: JSON) -> Float4Array | None:
     that it would become 0). Numbers round from the double they were read as, as in insert_rows' binary COPY."""
     if not is_vector(value):
         return None
-    floats = list(map(float, value))
-    if not all(map(math.isfinite, floats)) or max(floats) > _FLOAT4_MAX or min(floats) < -_FLOAT4_MAX:
+    try:
+        singles = array("f", cast("list[float]", value))  # a Decimal by its float; beyond float4's range: infinite
+    except OverflowError:  # an int beyond any double
         return None
-    singles = array("f", floats)
-    if min(map(abs, floats)) < _FLOAT4_SMALLEST and singles.count(0) != floats.count(0):  # became 0 as float4
+    if not math.isfinite(sum(singles)):  # the sum of finite float4s cannot overflow a double
         return None
+    if b"\0\0\0" in singles.tobytes() and singles.count(0) != value.count(0):  # a number became 0 as float4
+        return None
+    n = len(singles)
+    elements = _length_words(n)[:]  # each element: its length (4), then its 4 bytes
+    elements[1::2] = singles
     if sys.byteorder == "little":
-        singles.byteswap()
-    values = singles.tobytes()
-    n = len(floats)
-    elements = bytearray(8 * n)  # each element: its length (4, big-endian), then its 4 bytes
-    elements[3::8] = b"\x04" * n
-    for i in range(4):
-        elements[4 + i :: 8] = values[i::4]
-    return Float4Array(_ARRAY_HEADER.pack(1, 0, _FLOAT4_OID, n, 1) + elements)
+        elements.byteswap()
+    return Float4Array(_ARRAY_HEADER.pack(1, 0, _FLOAT4_OID, n, 1) + elements.tobytes())
+
+
+@lru_cache(maxsize=8)  # a few dimensions are in use at a time
+def _length_words(n: int) -> array[float]:
+    """``2 n`` words holding the int 4 (as the bytes of a float4, byte-swapped with the elements)."""
+    return array("f", (4).to_bytes(4, sys.byteorder)) * (2 * n)
 
 
 class _Float4ArrayDumper(Dumper):

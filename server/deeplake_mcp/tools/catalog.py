@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.descriptions import ColumnInfo, IndexInfo, TableDescription, display_type
 from deeplake_mcp.output import Limits, Page, fit_page
-from deeplake_mcp.paging import Cursor, args_digest, make_cursor
+from deeplake_mcp.paging import Cursor, make_cursor
 from deeplake_mcp.results import Paging, position, tool_result
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
@@ -68,7 +68,7 @@ async def list_tables(
     """List the tables of a workspace, by name, with their row counts."""
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
-    paging = Paging("list_tables", "l", args_digest(ws))
+    paging = Paging("list_tables", "l", (ws,))
     after = position(cursor, paging)
     try:
         tables = await rt.client.list_tables(ws)

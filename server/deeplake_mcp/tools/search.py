@@ -15,7 +15,7 @@ from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import EmbeddingError
 from deeplake_mcp.output import Limits, RowsResult
-from deeplake_mcp.paging import args_digest, window
+from deeplake_mcp.paging import window
 from deeplake_mcp.results import Paging, page_result, position
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
@@ -88,7 +88,7 @@ async def semantic_search(
     rt = runtime(ctx)
     ws = rt.workspace(workspace)
     arguments = (ws, table, query, vector, k, filter, columns, text_column, hybrid_weight, vector_column)
-    paging = Paging("semantic_search", "v", args_digest(*arguments))
+    paging = Paging("semantic_search", "v", arguments)
     after = position(cursor, paging)
     if query is None and vector is None:
         raise ToolError("Give `query` (text to search for) or `vector` (a query embedding).")
@@ -141,7 +141,7 @@ def checked_vector(vector: list[float]) -> list[float]:
     if not vector:
         raise ToolError("`vector` is empty; pass the query embedding as a list of numbers.")
     floats = list(map(float, vector))
-    if not all(map(math.isfinite, floats)):
+    if not math.isfinite(sum(floats)) and not all(map(math.isfinite, floats)):  # a finite sum: all are finite
         raise ToolError("`vector` contains NaN or infinity; pass finite numbers only.")
     return floats
 

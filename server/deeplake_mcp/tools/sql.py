@@ -12,7 +12,7 @@ from deeplake_mcp import audit
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, Verdict
 from deeplake_mcp.output import Limits, RowsResult
-from deeplake_mcp.paging import Window, args_digest, window
+from deeplake_mcp.paging import Window, window
 from deeplake_mcp.results import Paging, limits_for, page_result, position, rows_page, tool_result
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.sql_errors import pointed_syntax_error
@@ -73,7 +73,7 @@ async def query(
     verdict = rt.policy.decide(analysed)
     _refuse_unless_allowed(sql, verdict, reads_only=True)
     ws = rt.workspace(workspace)
-    paging = Paging("query", _CURSOR_KIND, args_digest(ws, sql, params))
+    paging = Paging("query", _CURSOR_KIND, (ws, sql, params))
     found = await _read(rt, ws, sql, analysed.statement, params, limits_for(rt.settings, max_rows), paging, cursor)
     return page_result(found, limits=limits_for(rt.settings, max_rows), paging=paging)
 
@@ -109,7 +109,7 @@ async def execute_sql(
     limits = limits_for(rt.settings)
     kind = f"{analysed.statement} ({verdict.cls.label})"
     if verdict.cls is StatementClass.READ:
-        paging = Paging("execute_sql", _CURSOR_KIND, args_digest(ws, sql, params))
+        paging = Paging("execute_sql", _CURSOR_KIND, (ws, sql, params))
         found = await _read(rt, ws, sql, analysed.statement, params, limits, paging, cursor)
         shown = rows_page(found, limits=limits, paging=paging, lead=f"{kind}: ")
         text, row_count = shown.text, len(shown.page.rows)

@@ -13,7 +13,7 @@ from deeplake_mcp import audit
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import StatementClass, check_tql
 from deeplake_mcp.output import RowsResult
-from deeplake_mcp.paging import args_digest, window
+from deeplake_mcp.paging import window
 from deeplake_mcp.results import Paging, limits_for, page_result, position
 from deeplake_mcp.tools._common import Ctx, CursorArg, Dialect, runtime, tool_error, without_terminator
 
@@ -49,7 +49,7 @@ async def tql_query(
     audit.guarded(query, verdict.cls.label, allowed=verdict.cls is StatementClass.READ, lang="tql")
     if verdict.cls is not StatementClass.READ:
         raise ToolError(f"Refused by the TQL guard: {verdict.reason}; {verdict.hint}")
-    paging = Paging("tql_query", "t", args_digest(query, as_list))
+    paging = Paging("tql_query", "t", (query, as_list))
     after = position(cursor, paging)
     body = without_terminator(query)
 
