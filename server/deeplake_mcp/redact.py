@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel, SecretStr
@@ -181,9 +181,10 @@ class Redactor:
         if kind in _SCALARS:  # the common cases first, by exact type: this runs on every cell of every answer
             return value
         if kind is list:
-            if _SCALARS.issuperset(map(type, value)):  # a row of numbers: nothing to mask
+            items = cast("list[object]", value)
+            if _SCALARS.issuperset(map(type, items)):  # a row of numbers: nothing to mask
                 return value
-            return [self.value(v) for v in value]  # type: ignore[attr-defined, return-value]
+            return [self.value(v) for v in items]  # type: ignore[return-value]
         if isinstance(value, str):
             return self.text(value)  # type: ignore[return-value]
         if isinstance(value, dict):

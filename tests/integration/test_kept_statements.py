@@ -157,3 +157,29 @@ async def test_calls_one_after_another_run_on_the_connection_used_last(four_sess
     assert len({rows[0][0] for rows in burst}) > 1  # several connections are idle in the pool now
     pids = [(await read(four_sessions, items, "SELECT pg_backend_pid()"))[0][0] for _ in range(8)]
     assert len(set(pids)) == 1
+
+
+async def test_a_kept_statement_with_a_query_vector_is_planned_for_each_vector(
+    local_backend: LocalBackend, local_client: httpx.AsyncClient, ws: str
+) -> None:
+    """PostgreSQL plans a statement it keeps once for any values (a generic plan) when that looks no dearer,
+    and such a plan casts the query vector again for every row it ranks: a statement with a query vector gets
+    a plan of its own each time, others the generic one. The exact search of a small indexed table is such a
+    statement: its conditions on the vectors' shape make the planner expect a row or two, not all of them."""
+    await run(local_client, ws, "CREATE TABLE vecs (id int, emb float4[]) USING deeplake")
+    fill = "SELECT g, array_fill((g % 7 + 1)::float4, ARRAY[384]) FROM generate_series(1, 900) g"
+    await run(local_client, ws, f"INSERT INTO vecs {fill}")
+    await run(local_client, ws, "CREATE INDEX vecs_emb ON vecs USING deeplake_index (emb DESC)")
+    ranked = "SELECT id, emb <#> $1::float4[] AS score FROM vecs ORDER BY score DESC LIMIT 3"
+    similar = "SELECT count(*) FROM vecs WHERE emb <#> $1::float4[] > 0.5"
+    plain = "SELECT count(*) FROM vecs WHERE id <= $1"
+    for i in range(10):
+        vector = [float(i + 1)] * 383 + [1.0]
+        assert (await local_backend.query(ws, ranked, [vector], read_only=True))["row_count"] == 3
+        assert (await local_backend.query(ws, similar, [vector], read_only=True))["rows"] == [[900]]
+        assert (await local_backend.query(ws, plain, [i + 1], read_only=True))["rows"] == [[i + 1]]
+    plans = "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%vecs%'"
+    found = {text: (generic, custom) for text, generic, custom in (await local_backend.query(ws, plans))["rows"]}
+    by_vector = [counts for text, counts in found.items() if "<#>" in text]
+    assert len(by_vector) == 2 and all(generic == 0 and custom >= 5 for generic, custom in by_vector), found
+    assert any(generic > 0 for text, (generic, _) in found.items() if "id <= $1" in text), found

@@ -26,7 +26,7 @@ from ._bootstrap import bootstrap
 from ._catalog import Catalog
 from ._compile import compile_sql
 from ._errors import Conflict, InvalidRequest
-from ._executor import DEFAULT_TIMEOUT_MS, Executor, QueryResult, open_pool
+from ._executor import DEFAULT_TIMEOUT_MS, PLANNED_PER_CALL, Executor, QueryResult, open_pool
 from ._indexes import EF_SEARCH, Indexes
 from ._postgres import EmbeddedPostgres, Endpoints, PostgresSetupError, external_endpoints
 from ._tables import Tables
@@ -153,7 +153,11 @@ class LocalBackend:
             if plan.search is not None:
                 return await indexes.search(workspace, plan, read_only=read_only, timeout_ms=timeout_ms)
             statement = [(plan.sql, plan.bound_params())]
-            return (await executor.run(workspace, statement, read_only=read_only, timeout_ms=timeout_ms))[0]
+            settings = PLANNED_PER_CALL if plan.has_vector_params else None
+            found = await executor.run(
+                workspace, statement, read_only=read_only, timeout_ms=timeout_ms, settings=settings
+            )
+            return found[0]
         finally:
             if not read_only:  # it may have changed tables or indexes
                 indexes.forget()

@@ -54,7 +54,16 @@ from ..cache import LRUCache
 from ._errors import NotFound, QueryError
 from ._values import JSON, Param, result_adapters, to_json, to_param
 
-__all__ = ["DEFAULT_TIMEOUT_MS", "MAX_TIMEOUT_MS", "Executor", "QueryResult", "Session", "Statement", "open_pool"]
+__all__ = [
+    "DEFAULT_TIMEOUT_MS",
+    "MAX_TIMEOUT_MS",
+    "PLANNED_PER_CALL",
+    "Executor",
+    "QueryResult",
+    "Session",
+    "Statement",
+    "open_pool",
+]
 
 DEFAULT_TIMEOUT_MS = 60_000
 MAX_TIMEOUT_MS = 600_000
@@ -92,6 +101,11 @@ _COPY = (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH)
 _SERVER_FAULTS = ("08", "53", "57P", "58", "XX")
 _STATEMENT_FAULTS = ("08P01",)
 
+
+PLANNED_PER_CALL: Mapping[str, str] = {"plan_cache_mode": "force_custom_plan"}
+"""Settings for a statement whose params feed every row it reads (a query vector ranking a scan): kept, it may
+get PostgreSQL's generic plan, made once for any values, which casts the vector again for each row; planned for
+the call's values, the cast is done once (an exact search of 1 000 rows: 1.3 ms instead of 1.9)."""
 
 Statement = str | bytes | sql.SQL | sql.Composed
 """SQL text, or SQL composed from quoted identifiers and literals (psycopg's ``sql`` module)."""

@@ -68,7 +68,7 @@ from ._ann import Form, Metric, indexed_vector, vector_type
 from ._catalog import QUANTIZED_INDEX_TYPES, Catalog, VectorIndex
 from ._compile import Plan
 from ._errors import QueryError
-from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, Executor, QueryResult, Session
+from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, PLANNED_PER_CALL, Executor, QueryResult, Session
 from ._targets import SearchTargets
 
 __all__ = ["EF_SEARCH", "MIN_FRACTION", "MIN_ROWS", "Indexes"]
@@ -230,7 +230,7 @@ class Indexes:
 
         state = None if target is None else target.status_of(search.metric)
         if target is None or state == "failed":
-            return await run(plan.sql)
+            return await run(plan.sql, PLANNED_PER_CALL)
         n = target.dimension or search.dimension
         if search.dimension != n:
             raise QueryError(
@@ -239,11 +239,11 @@ class Indexes:
                 "embed the query with the model that produced the column"
             )
         if state != "ready":  # being built: the same answer as the index will give, computed exactly
-            return await run(search.exact_sql(n))
+            return await run(search.exact_sql(n), PLANNED_PER_CALL)
         estimate = await self._targets.estimate(workspace, search, timeout_ms)
         rows, fraction = estimate.rows, estimate.fraction
         if rows is None or rows < MIN_ROWS or fraction is None or fraction < MIN_FRACTION:
-            return await run(search.exact_sql(n))
+            return await run(search.exact_sql(n), PLANNED_PER_CALL)
         # A filter may exclude the whole neighbourhood of q (a filter correlated with the vectors, e.g. a
         # language): only a wide first pass then finds the nearest rows that pass it.
         wide = search.condition is not None
@@ -251,7 +251,7 @@ class Indexes:
         form = target.form_of(search.metric) or "vector"
         found = await run(search.ann_sql(n, form), {**_SETTINGS, "hnsw.ef_search": str(ef)})
         if not search.explain and found["row_count"] < search.limit:
-            return await run(search.exact_sql(n))
+            return await run(search.exact_sql(n), PLANNED_PER_CALL)
         return found
 
     def forget(self) -> None:
