@@ -451,6 +451,20 @@ async def test_filters_are_honoured(local_client: httpx.AsyncClient, ws: str) ->
     assert len({row[0] for row in found} & {row[0] for row in exact}) >= 9
 
 
+async def test_a_quantized_search_applies_its_filter_once(local_client: httpx.AsyncClient, ws: str) -> None:
+    # The first pass finds the candidates through the half-precision index, among the rows that pass the
+    # filter; ranking them exactly does not evaluate it again (a volatile filter would pass other rows).
+    data = await indexed_and_plain(local_client, ws, n=3000, options=QUANTIZED)
+    for q in queries(data, 3):
+        sql = RANK.format(q=literal(q), t="docs", where=" WHERE cat <> 1 AND random() < 2", dir="DESC", k=10)
+        explained = await plan(local_client, ws, sql)
+        assert "halfvec" in explained and explained.count("random()") == 1 and explained.count("cat <> 1") == 1
+        found = await rows(local_client, ws, sql)
+        exact = await ranking(local_client, ws, "plain", q, where="cat <> 1")
+        assert len(found) == 10 and all(data[row[0]][2] != 1 for row in found)
+        assert len({row[0] for row in found} & {row[0] for row in exact}) >= 9
+
+
 async def test_short_results_fall_back_to_exact(local_client: httpx.AsyncClient, ws: str) -> None:
     data = await indexed_and_plain(local_client, ws)
     q = queries(data, 1)[0]

@@ -109,11 +109,12 @@ class VectorSearch:
         indexed = and_(self.select.whereClause, expr(f"deeplake_compat.ann_vector({self.column}, {n}) IS NOT NULL"))
         if form == "vector":
             return self._edited(indexed, expr(distance), exact_order=False)
+        # The candidates passed the WHERE already (in the statement's snapshot): it is not evaluated again.
         candidates = (
             f"SELECT ctid FROM {self.from_item} WHERE {render(indexed)} "
             f"ORDER BY {distance} LIMIT {2 * (self.limit + self.offset)}"
         )
-        return self._edited(and_(self.select.whereClause, expr(f"ctid = ANY (ARRAY({candidates}))")))
+        return self._edited(expr(f"ctid = ANY (ARRAY({candidates}))"))
 
     def _exact_sql(self, n: int) -> str:
         extra = expr(f"array_ndims({self.column}) = 1 AND array_length({self.column}, 1) = {n}")
