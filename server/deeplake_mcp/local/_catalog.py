@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ._ann import Form, Metric
 from ._errors import Conflict, InvalidRequest, NotFound
+from ._sqlcompat import VECTOR_INDEX_TYPES
 
 __all__ = [
     "ORG_ID",
@@ -49,7 +50,6 @@ _MEMBER_COLUMNS = f"SELECT user_id, name, email, role FROM {INTERNAL_SCHEMA}.mem
 _WORKSPACE_ID = re.compile(r"^[a-z_][a-z0-9_-]{0,62}$")
 _RESERVED = frozenset({"public", "information_schema"})
 _PREFIXES = ("pg_", "deeplake_")
-VECTOR_INDEX_TYPES = ("clustered", "clustered_quantized", "quantized", "binary_quantized", "pooled_quantized")
 QUANTIZED_INDEX_TYPES = frozenset(VECTOR_INDEX_TYPES) - {"clustered"}
 """Index types that trade the last digits of precision for a smaller, faster index (see _ann.Form)."""
 # A stand-in on exactly one column whose type is float4[] (or a domain over it, e.g. `embedding`).

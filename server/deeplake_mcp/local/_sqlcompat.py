@@ -26,21 +26,9 @@ from deeplake_mcp.identifiers import quote_ident
 from ._errors import InvalidRequest, QueryError
 from ._tree import walk
 
-INDEX_TYPES = frozenset(
-    {
-        "bm25",
-        "exact_text",
-        "exact",
-        "inverted",
-        "inverted_index",
-        "clustered",
-        "clustered_quantized",
-        "quantized",
-        "binary_quantized",
-        "pooled_quantized",
-        "unique",
-    }
-)
+VECTOR_INDEX_TYPES = ("clustered", "clustered_quantized", "quantized", "binary_quantized", "pooled_quantized")
+"""The index_type values of a vector deeplake_index."""
+INDEX_TYPES = frozenset({"bm25", "exact_text", "exact", "inverted", "inverted_index", "unique", *VECTOR_INDEX_TYPES})
 _HYBRID_RECORD = "deeplake_hybrid_record"
 
 
