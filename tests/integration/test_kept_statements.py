@@ -1,8 +1,9 @@
 """Reads sent again are kept prepared on their connection, and nothing made in a session can stand in for them.
 
-Every test but the last runs on a pool of one connection, so each call lands in the session the last one
-left; what is kept is judged by the session's own ``pg_prepared_statements`` and by the rows each call
-returns. The last checks that calls one after another land on one connection when the pool has several.
+Most tests run on a pool of one connection, so each call lands in the session the last one left; what is
+kept is judged by the session's own ``pg_prepared_statements`` and by the rows each call returns. One checks
+that calls one after another land on one connection when the pool has several; the last relies on that, on
+the server's own pool, to read how PostgreSQL planned the statements it keeps.
 """
 
 from __future__ import annotations
