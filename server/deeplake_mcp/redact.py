@@ -176,7 +176,8 @@ class Redactor:
         return text
 
     def value(self, value: _T) -> _T:
-        """A copy of a JSON-like value with every string in it redacted (dict keys are names, not data)."""
+        """A JSON-like value with every string in it redacted (dict keys are names, not data): a copy, but for
+        lists of numbers, booleans and nulls (nothing in them to mask), which are the value's own."""
         kind = type(value)
         if kind in _SCALARS:  # the common cases first, by exact type: this runs on every cell of every answer
             return value

@@ -76,7 +76,7 @@ class Plan:
     @property
     def has_vector_params(self) -> bool:
         """Whether a param is a vector (a list of numbers, or vector text): a query vector, maybe read by every row."""
-        return any(isinstance(value, list) or is_vector_text(value) for value in self.params)
+        return any(is_vector(value) or is_vector_text(value) for value in self.params)
 
     def bound_params(self) -> list[Param]:
         """The params as sent: those in ``float4_params`` as binary float4[] (as text when they cannot be)."""
