@@ -93,6 +93,13 @@ def test_values_are_walked_and_json_stays_json() -> None:
     assert clean["structuredContent"] == {"rows": [["***", "Bearer ***", 7]], "n": 1.5, "ok": True, "none": None}
 
 
+def test_lists_of_numbers_pass_whole_and_a_list_inside_a_row_is_walked() -> None:
+    numbers = [1, 2.5, None, True]
+    clean = R.value({"rows": [numbers, [3, [KEY, 4]], [5, {"k": KEY}]]})
+    assert clean == {"rows": [numbers, [3, [MASK, 4]], [5, {"k": MASK}]]}
+    assert clean["rows"][0] is numbers
+
+
 def test_settings_register_every_secret() -> None:
     settings = load_settings(
         {"backend": "cloud"},
