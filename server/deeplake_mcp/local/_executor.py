@@ -15,12 +15,14 @@ Prepared statements stay because the server keeps its own: a statement it sees a
 workspace set-up, a search sent again with another vector) is prepared with the protocol on the connection
 and from then on only bound and run, which saves PostgreSQL its parsing and planning (a quarter of a
 millisecond for a vector search). Of a call's own statements only reads are kept (at most 100 per
-connection, none longer than 8 KB); the set-up is kept for every transaction. A statement prepared by
-SQL (``PREPARE``, refused by the guard, but possible below it) could stand in for one of the server's under
-its name, so every transaction checks, after its clean-up and before any kept statement, that the session
-holds none (SQLSTATE DL409 if it does); that, or a kept statement gone or no longer valid, makes the
-executor clear the session (``DISCARD ALL``, forgetting what it kept) and send the round trip once more:
-what failed was the set-up or a read, so nothing had been written.
+connection, none longer than 8 KB); the set-up is kept for every transaction. PostgreSQL may plan a kept
+statement once for all values; callers ask for a plan per call where a param feeds every row
+(``PLANNED_PER_CALL``). A statement prepared by SQL (``PREPARE``, refused by the guard, but possible below
+it) could stand in for one of the server's under its name, so every transaction checks, after its clean-up
+and before any kept statement, that the session holds none (SQLSTATE DL409 if it does); that, or a kept
+statement gone or no longer valid, makes the executor clear the session (``DISCARD ALL``, forgetting what
+it kept) and send the round trip once more: what failed was the set-up or a read, so nothing had been
+written.
 
 Round trips: a ``session`` sends BEGIN, the clean-up and the workspace set-up together (libpq's pipeline
 mode), then its statements one by one, then COMMIT; ``run`` sends all of that with its statements and
