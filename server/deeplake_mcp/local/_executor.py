@@ -174,7 +174,9 @@ class _Stack(deque[AsyncConnection[Any]]):
 
 
 async def _discard_session_state(conn: AsyncConnection[Any]) -> None:
+    """DISCARD ALL, which drops the statements kept on the connection too: forgotten with it."""
     await conn.execute(_DISCARD)
+    _KEPT.pop(conn, None)
 
 
 class Session:
@@ -278,6 +280,9 @@ class _Step(NamedTuple):
     """Whether to keep it prepared on the connection once it has been seen twice."""
 
 
+_CLEAN_UP_STEPS = tuple(_Step(statement) for statement in (*_CLEAN_UP, _CHECK))
+
+
 def _begin(
     workspace: str,
     *,
@@ -291,8 +296,7 @@ def _begin(
     (see _ENTER)."""
     extra = list(settings.items()) if settings else []
     enter = [workspace, str(min(max(timeout_ms, 1), longest_ms)), *(part for pair in extra for part in pair)]
-    clean_up = [_Step(statement) for statement in (*_CLEAN_UP, _CHECK)]
-    return [_Step(_BEGIN[read_only]), *clean_up, _Step(_enter_statement(len(extra)), enter, keep=True)]
+    return [_Step(_BEGIN[read_only]), *_CLEAN_UP_STEPS, _Step(_enter_statement(len(extra)), enter, keep=True)]
 
 
 @cache
@@ -316,8 +320,7 @@ async def _round_trip(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> lis
         return await _send(conn, steps)
     except _StaleSession:
         await _rollback(conn)
-        await conn.execute(_DISCARD)
-        _KEPT.pop(conn, None)
+        await _discard_session_state(conn)
     try:
         return await _send(conn, steps)
     except _StaleSession as stale:
