@@ -64,6 +64,7 @@ async def test_socket_is_private_also_for_a_long_data_dir(tmp_path: Path) -> Non
         # No TCP listener: the server's only door is that socket.
         listening = {c.laddr.port for c in psutil.net_connections("tcp") if c.pid == postmaster_pid(long_dir)}
         assert listening == set()
+    assert not socket_dir.exists()  # stopping the server removes the directory made for its socket
 
 
 async def test_the_page_cache_is_sized_from_the_ram(new_data_dir: Path) -> None:
@@ -86,6 +87,7 @@ async def test_socket_falls_back_to_tmp_when_the_temp_dir_is_too_long(
         socket_dir = running_socket_dir(long_dir)
         assert socket_dir.parent == Path("/tmp") and (socket_dir / ".s.PGSQL.5432").is_socket()
         assert backend.created_at is not None
+    assert not socket_dir.exists()
 
 
 async def test_a_squatted_socket_dir_is_refused(tmp_path: Path) -> None:

@@ -258,13 +258,19 @@ class EmbeddedPostgres:
         )
 
     def _stop(self) -> None:
-        if _postmaster(self.pgdata) is None:
+        running = _postmaster(self.pgdata)
+        if running is None:
             return
         try:
             self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(_START_TIMEOUT_S))
             log.info("stopped the embedded PostgreSQL server of %s", self.data_dir)
         except PostgresSetupError as exc:
             log.warning("could not stop the embedded PostgreSQL server of %s: %s", self.data_dir, exc)
+            return
+        socket_dir = running[0]
+        if socket_dir != self.pgdata:  # the directory made for it under the temp dir goes with it
+            with contextlib.suppress(OSError):  # not empty (not ours to empty) or already gone
+                socket_dir.rmdir()
 
     def _private_socket_dir(self) -> Path:
         """The data directory when the socket path fits, else a private directory under the temp dir."""
