@@ -204,6 +204,8 @@ async def forward_logs(ctx: ServerRequestContext[Any, Any], call_next: CallNext)
 def _deliverable(
     ctx: ServerRequestContext[Any, Any], records: list[logging.LogRecord]
 ) -> Iterator[tuple[LoggingLevel, logging.LogRecord]]:
+    if not records:  # the common case: nothing logged, nothing to look up
+        return
     allowed = allowed_log_levels(ctx.protocol_version, ctx.meta)  # type: ignore[arg-type]
     state = _connection_state(ctx) or {}
     least = _LEVELS.index(state.get(_LEVEL_KEY, _DEFAULT_LEVEL))
