@@ -8,7 +8,8 @@ neighbourhoods; random vectors have none), in a fresh data directory:
    same rows written by binary COPY (psycopg) into a table of the same shape in the same PostgreSQL;
 2. **index**: ``CREATE INDEX … USING deeplake_index (embedding DESC)`` through ``execute_sql``;
    reference: pgvector's own ``CREATE INDEX … USING hnsw ((embedding::vector(384)) vector_cosine_ops)``
-   (m 16, ef_construction 64, maintenance_work_mem 2 GB) on the COPY table;
+   (m 16, the server's ef_construction for the table's size: 128 at 1M rows; maintenance_work_mem 2 GB)
+   on the COPY table;
 3. **search**: ``--queries`` new samples of the mixture, k = 10: ``semantic_search`` with ``vector=``
    (the tool), and the same ranking in raw SQL through psycopg on the reference index (``hnsw.ef_search``
    = the server's base value), in turn (who goes first alternating), after one untimed pass of every query
@@ -51,7 +52,7 @@ from _common import (
 )
 from mcp import Client
 
-from deeplake_mcp.local._indexes import EF_SEARCH
+from deeplake_mcp.local._indexes import EF_SEARCH, ef_construction
 
 K = 10
 TABLE = "CREATE TABLE t (id BIGINT, content TEXT, embedding FLOAT4[]) USING deeplake"
@@ -62,7 +63,7 @@ REFERENCE = """
 """
 REFERENCE_INDEX = """
     CREATE INDEX ON bench_ref.t USING hnsw ((embedding::deeplake_compat.vector(384)) deeplake_compat.vector_cosine_ops)
-    WITH (m = 16, ef_construction = 64)
+    WITH (m = 16, ef_construction = {})
 """
 REFERENCE_SEARCH = """
     SELECT id FROM bench_ref.t
@@ -189,7 +190,9 @@ async def run(data_dir: Path, rows: int, batch: int, n_queries: int) -> Json:
             print("load: binary COPY and pgvector's own build", flush=True)
             timed_sql(conn, REFERENCE)
             copy_s = copy_all(conn, mixture, batch)
-            ref_build = timed_sql(conn, "SET maintenance_work_mem = '2GB'", REFERENCE_INDEX)
+            ref_build = timed_sql(
+                conn, "SET maintenance_work_mem = '2GB'", REFERENCE_INDEX.format(ef_construction(rows))
+            )
             queries = mixture.sample(n_queries + 10, seed=1)
             print("load: search", flush=True)
             found = await search(client, conn, queries, exact_top(data, queries))

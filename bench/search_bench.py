@@ -180,7 +180,7 @@ async def prepare(client: Client, data_dir: Path, data: np.ndarray, made: dict[s
         memory = max(65536, min(2097152, 2 * int(size[0]) // 1024))  # as the companion's build
         conn.execute(f"SET maintenance_work_mem = '{memory}kB'")
         started = time.perf_counter()
-        conn.execute(f"CREATE INDEX ref_hnsw ON {WS}.ref USING hnsw (embedding deeplake_compat.vector_cosine_ops)")
+        conn.execute(reference_index("ref_hnsw", "vector_cosine_ops", len(data)))
         timings["pgvector_build_s"] = round(time.perf_counter() - started, 1)
     marker.write_text(json.dumps(made))
     return timings
@@ -214,7 +214,13 @@ def prewarm(data_dir: Path) -> float:
     return round(time.perf_counter() - started, 1)
 
 
-def l2_reference(data_dir: Path) -> float | None:
+def reference_index(name: str, ops: str, rows: int) -> str:
+    """pgvector's own HNSW index on ``ref``, built as the server builds its companions for ``rows`` rows."""
+    options = f"ef_construction = {_indexes.ef_construction(rows)}"
+    return f"CREATE INDEX {name} ON {WS}.ref USING hnsw (embedding deeplake_compat.{ops}) WITH ({options})"
+
+
+def l2_reference(data_dir: Path, rows: int) -> float | None:
     """pgvector's own L2 HNSW index on ``ref`` (data dirs loaded before it existed lack it): its build time,
     None when it was there."""
     with superuser(data_dir) as conn:
@@ -224,7 +230,7 @@ def l2_reference(data_dir: Path) -> float | None:
         assert size is not None
         conn.execute(f"SET maintenance_work_mem = '{max(65536, min(2097152, 2 * int(size[0]) // 1024))}kB'")
         started = time.perf_counter()
-        conn.execute(f"CREATE INDEX ref_hnsw_l2 ON {WS}.ref USING hnsw (embedding deeplake_compat.vector_l2_ops)")
+        conn.execute(reference_index("ref_hnsw_l2", "vector_l2_ops", rows))
         return round(time.perf_counter() - started, 1)
 
 
@@ -404,7 +410,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         made = {"rows": args.rows, "dim": args.dim, "noise": args.noise, "seed": SEED, "tables": "docs, docs_q, ref"}
         result["build"] = await prepare(client, data_dir, data, made)
         result["index_mb"] = index_sizes(data_dir)
-        l2_build = l2_reference(data_dir)
+        l2_build = l2_reference(data_dir, args.rows)
         if l2_build is not None:
             result["build"]["pgvector_l2_build_s"] = l2_build
         result["prewarm_s"] = prewarm(data_dir)

@@ -113,7 +113,9 @@ async def ranking(
 # Building the companion
 
 
-async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncClient, ws: str) -> None:
+async def test_index_on_data_builds_an_hnsw_companion(
+    local_client: httpx.AsyncClient, ws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = await indexed_and_plain(local_client, ws)
     ann_status, dimension, companion = await status(local_client, ws, "idx_docs")
     assert (ann_status, dimension) == ("ready", DIM)
@@ -126,6 +128,9 @@ async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncC
     # Full precision by default (index_type clustered); the quantized types index unit vectors in half precision.
     assert "USING hnsw" in definitions[companion] and "vector_cosine_ops" in definitions[companion]
     assert f"(ann_vector(emb, {DIM}))::vector({DIM})" in definitions[companion]
+    assert definitions[companion].endswith("WITH (ef_construction='64')")  # pgvector's own, for small tables
+    # Bigger tables get a wider build: here 4 times the size that gets 64 (so twice 64).
+    monkeypatch.setattr(_indexes, "EF_CONSTRUCTION_ROWS", ROWS // 4)
     await run(
         local_client, ws, "CREATE INDEX idx_plain ON plain USING deeplake_index (emb) WITH (index_type = 'quantized')"
     )
@@ -136,6 +141,7 @@ async def test_index_on_data_builds_an_hnsw_companion(local_client: httpx.AsyncC
     assert (
         "halfvec_cosine_ops" in catalog[0][0]
         and f"(l2_normalize(ann_vector(emb, {DIM})))::halfvec({DIM})" in catalog[0][0]
+        and catalog[0][0].endswith("WITH (ef_construction='128')")
     )
     await run(local_client, ws, "DROP INDEX idx_plain")
     # The API's pg_indexes shows what Deep Lake would: the deeplake index only.

@@ -13,7 +13,8 @@ pooled_quantized), which indexes it scaled to length 1 in half precision (`l2_no
 a smaller index, the last digits of distances rounded; see _ann.Form) - and up
 to 4000 dimensions in half precision (cosine: unit halfvec; L2: halfvec). No companion above 4000
 dimensions. The form a companion was built in is read from it (another server may have built it). N is
-`WITH (dimension = N)`, else the most common length of the column's vectors. The
+`WITH (dimension = N)`, else the most common length of the column's vectors. Its graph is built wider for
+bigger tables (ef_construction). The
 CREATE INDEX call builds the companion within its own time (BUILD_SHARE of it); one that takes longer
 (at the tools' default 60 s, a few hundred thousand 384-d rows) goes on in the background, the call
 returns, and searches run exactly until it is ready. On
@@ -57,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping
 
 import psycopg
@@ -71,7 +73,7 @@ from ._errors import QueryError
 from ._executor import DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, PLANNED_PER_CALL, Executor, QueryResult, Session
 from ._targets import SearchTargets
 
-__all__ = ["EF_SEARCH", "MIN_FRACTION", "MIN_ROWS", "Indexes"]
+__all__ = ["EF_CONSTRUCTION_ROWS", "EF_SEARCH", "MIN_FRACTION", "MIN_ROWS", "Indexes", "ef_construction"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,9 @@ where the exact scan takes about as long)."""
 MIN_ROWS = 1000
 """Tables the planner expects to have fewer rows are ranked exactly (as fast: 8 ms vs 6 ms at 1000 x 384)."""
 MAX_EF_SEARCH = 1000  # pgvector's limit
+EF_CONSTRUCTION_ROWS = 250_000
+"""Companions of tables up to this size are built with pgvector's ef_construction (64), bigger ones wider
+(:func:`ef_construction`)."""
 BUILD_SHARE = 0.9
 """The share of a CREATE INDEX call's time its companion's build may take: its client stops waiting soon
 after the call's time, so a longer build goes on in the background and the call returns first."""
@@ -289,6 +294,8 @@ class Indexes:
             size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table]))
             memory = max(65536, min(2097152, 2 * size // 1024))
             await session.execute(b"SELECT set_config('maintenance_work_mem', $1, true)", [f"{memory}kB"])
+            rows = int(await session.value(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(table))))
+            ddl += sql.SQL(" WITH (ef_construction = {})").format(sql.Literal(ef_construction(rows)))
             try:
                 async with session.conn.transaction():
                     await session.execute(ddl)
@@ -320,6 +327,15 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
 
 class _OutOfTime(Exception):
     """A build that outlasted the time of the call that waited for it."""
+
+
+def ef_construction(rows: int) -> int:
+    """The HNSW build's candidate list for a table of ``rows``: pgvector's 64 up to EF_CONSTRUCTION_ROWS, then
+    growing with the square root of the size, to 128 from a million rows. A graph built narrow loses the
+    true neighbours as the table grows (clustered 384-d vectors, recall@10 at ef_search 100 with 64: 0.9995
+    at 100k rows, 0.988 at 300k, 0.89 at 1M, where a wider ef_search gets no further than 0.96; with 128 at
+    1M: 1.0, for about three times the build time)."""
+    return min(128, round(64 * math.sqrt(max(1.0, rows / EF_CONSTRUCTION_ROWS))))
 
 
 def _form(n: int, metric: Metric, index_type: str | None) -> Form | None:
