@@ -294,7 +294,8 @@ class Indexes:
             size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table]))
             memory = max(65536, min(2097152, 2 * size // 1024))
             await session.execute(b"SELECT set_config('maintenance_work_mem', $1, true)", [f"{memory}kB"])
-            rows = int(await session.value(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(table))))
+            count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(index.schema, index.table))
+            rows = int(await session.value(count))
             ddl += sql.SQL(" WITH (ef_construction = {})").format(sql.Literal(ef_construction(rows)))
             try:
                 async with session.conn.transaction():

@@ -267,10 +267,10 @@ class EmbeddedPostgres:
         except PostgresSetupError as exc:
             log.warning("could not stop the embedded PostgreSQL server of %s: %s", self.data_dir, exc)
             return
-        socket_dir = running[0]
-        if socket_dir != self.pgdata:  # the directory made for it under the temp dir goes with it
+        made = socket_dir_for(self.pgdata, self._server_uid())
+        if running[0] == made != self.pgdata:  # the directory made for its socket under the temp dir goes too
             with contextlib.suppress(OSError):  # not empty (not ours to empty) or already gone
-                socket_dir.rmdir()
+                made.rmdir()
 
     def _private_socket_dir(self) -> Path:
         """The data directory when the socket path fits, else a private directory under the temp dir."""
