@@ -171,6 +171,10 @@ async def test_a_build_that_outlasts_its_call_goes_on_in_the_background(
     q = queries(data, 1)[0]
     assert "_dl_hnsw_" in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="DESC", k=10))
     assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+    # The build the call started is the one that finished: PostgreSQL never cancelled it to start it again.
+    companion = (await status(local_client, ws, "idx_docs"))[2]
+    server_log = (local_backend.data_dir / "pg" / "log").read_text(errors="replace")
+    assert f'STATEMENT:  CREATE INDEX IF NOT EXISTS "{companion}"' not in server_log
 
 
 async def test_dimension_option_builds_on_an_empty_table(local_client: httpx.AsyncClient, ws: str) -> None:

@@ -387,12 +387,13 @@ class Catalog:
         return None if row is None else VectorIndex(*row)
 
     @asynccontextmanager
-    async def building(self, index_oid: int, *, wait: bool = True) -> AsyncIterator[CompanionBuild | None]:
-        """The vector index, locked for building its companion until the block ends (None if it is gone, or,
-        without ``wait``, if another build holds it)."""
-        lock = "FOR UPDATE OF x" if wait else "FOR UPDATE OF x SKIP LOCKED"
+    async def building(self, index_oid: int) -> AsyncIterator[CompanionBuild | None]:
+        """The vector index, locked for building its companion until the block ends (None if it is gone, or if
+        another build holds it)."""
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(f"{_VECTOR_INDEXES} WHERE x.index_oid = %s {lock}", (index_oid,))
+            cur = await conn.execute(
+                f"{_VECTOR_INDEXES} WHERE x.index_oid = %s FOR UPDATE OF x SKIP LOCKED", (index_oid,)
+            )
             row = await cur.fetchone()
             yield None if row is None else CompanionBuild(conn, VectorIndex(*row))
 

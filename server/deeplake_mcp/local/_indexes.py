@@ -15,9 +15,9 @@ to 4000 dimensions in half precision (cosine: unit halfvec; L2: halfvec). No com
 dimensions. The form a companion was built in is read from it (another server may have built it). N is
 `WITH (dimension = N)`, else the most common length of the column's vectors. Its graph is built wider for
 bigger tables (ef_construction). The
-CREATE INDEX call builds the companion within its own time (BUILD_SHARE of it); one that takes longer
-(at the tools' default 60 s, a few hundred thousand 384-d rows) goes on in the background, the call
-returns, and searches run exactly until it is ready. On
+CREATE INDEX call starts the companion's build in the background and waits for it within its own time
+(BUILD_SHARE of it); a build that takes longer (at the tools' default 60 s, a few hundred thousand 384-d
+rows) goes on, the call returns, and searches run exactly until it is ready. On
 a column without vectors yet (and no dimension) the index is *pending*, and the load that follows pays no
 HNSW upkeep per row. A search that needs a companion not built yet (pending, or the L2 one) starts its
 build in the background, in its own transaction, and runs exactly, as the next ones do until it is ready:
@@ -123,7 +123,7 @@ class Indexes:
         self._catalog = catalog
         self._executor = executor
         self._targets = SearchTargets(catalog, executor)
-        self._background: dict[tuple[int, Metric], asyncio.Task[None]] = {}
+        self._background: dict[tuple[int, Metric], asyncio.Task[str | None]] = {}
 
     async def aclose(self) -> None:
         """Stop the builds running in the background (an index stopped halfway stays pending: the next search
@@ -153,40 +153,41 @@ class Indexes:
                 await self._drop(workspace, int(oid))
                 raise
             if vector is not None:
-                await self.build(workspace, vector.index_oid, _build_timeout(timeout_ms))
+                await self.build(workspace, vector.index_oid, _build_wait(timeout_ms))
         return QueryResult(columns=[], rows=[], row_count=0)
 
-    async def build(
-        self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric = "cosine", *, wait: bool = True
-    ) -> str | None:
-        """Build a pending companion for ``metric``; its status after (None if the index is gone, or, without
-        ``wait``, if another build is at it). With ``wait``, a build that outlasts ``timeout_ms`` (a big table)
-        goes on in the background, with its own budget, and the status is pending."""
+    async def build(self, workspace: str, index_oid: int, wait_ms: int, metric: Metric = "cosine") -> str | None:
+        """Build a pending companion for ``metric`` in the background and wait up to ``wait_ms`` for it: its
+        status then (None if the index is gone or another server is at it). A build that takes longer (a big
+        table) goes on, and the status is pending: nothing built is thrown away."""
+        task = self._build_in_background(workspace, index_oid, metric)
         try:
-            return await self._build(workspace, index_oid, timeout_ms, metric, wait)
-        except _OutOfTime:
-            self._build_in_background(workspace, index_oid, metric)
+            return await asyncio.wait_for(asyncio.shield(task), wait_ms / 1000)
+        except TimeoutError:
+            took = "the %s vector index of deeplake_index %s takes longer than %d ms: it goes on in the background"
+            log.info(took, metric, index_oid, wait_ms)
             return "pending"
+
+    def _build_in_background(self, workspace: str, index_oid: int, metric: Metric) -> asyncio.Task[str | None]:
+        """The task building the ``metric`` companion of ``index_oid``: this process's running one, else a new one."""
+        key = (index_oid, metric)
+        if key not in self._background:
+            task = asyncio.create_task(self._build_later(workspace, index_oid, metric))
+            self._background[key] = task
+            task.add_done_callback(lambda _: self._background.pop(key, None))
+        return self._background[key]
+
+    async def _build_later(self, workspace: str, index_oid: int, metric: Metric) -> str | None:
+        try:
+            return await self._build(workspace, index_oid, BACKGROUND_BUILD_TIMEOUT_MS, metric)
+        except Exception:  # not a QueryError (those are recorded): the next search that needs it tries again
+            log.warning("building the %s companion of deeplake_index %s stopped", metric, index_oid, exc_info=True)
+            return None
         finally:
             self._targets.forget()
 
-    def _build_in_background(self, workspace: str, index_oid: int, metric: Metric) -> None:
-        """Start building the ``metric`` companion of ``index_oid``, unless this process is at it already."""
-        key = (index_oid, metric)
-        if key in self._background:
-            return
-        task = asyncio.create_task(self._build_later(workspace, index_oid, metric))
-        self._background[key] = task
-        task.add_done_callback(lambda _: self._background.pop(key, None))
-
-    async def _build_later(self, workspace: str, index_oid: int, metric: Metric) -> None:
-        try:
-            await self.build(workspace, index_oid, BACKGROUND_BUILD_TIMEOUT_MS, metric, wait=False)
-        except Exception:  # not a QueryError (those are recorded): the next search that needs it tries again
-            log.warning("building the %s companion of deeplake_index %s stopped", metric, index_oid, exc_info=True)
-
-    async def _build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric, wait: bool) -> str | None:
-        async with self._catalog.building(index_oid, wait=wait) as job:
+    async def _build(self, workspace: str, index_oid: int, timeout_ms: int, metric: Metric) -> str | None:
+        async with self._catalog.building(index_oid) as job:
             if job is None:
                 return None
             index = job.index
@@ -201,10 +202,6 @@ class Indexes:
                     raise QueryError(f"pgvector indexes at most 4000 dimensions, not {n}")
                 companion = await self._create_companion(workspace, index, n, form, metric, timeout_ms)
             except QueryError as exc:
-                if wait and isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
-                    took = "the %s vector index of %r takes longer than %d ms: built in the background"
-                    log.info(took, metric, index.name, timeout_ms)
-                    raise _OutOfTime from exc
                 log.warning(
                     "no %s vector index for deeplake_index %r: %s; searches by it stay exact", metric, index.name, exc
                 )
@@ -326,10 +323,6 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
         await session.execute(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(index.schema, index.table), names))
 
 
-class _OutOfTime(Exception):
-    """A build that outlasted the time of the call that waited for it."""
-
-
 def ef_construction(rows: int) -> int:
     """The HNSW build's candidate list for a table of ``rows``: pgvector's 64 up to EF_CONSTRUCTION_ROWS, then
     growing with the square root of the size, to 128 from a million rows. A graph built narrow loses the
@@ -350,7 +343,7 @@ def _form(n: int, metric: Metric, index_type: str | None) -> Form | None:
     return "vector" if n <= 2000 else "halfvec"
 
 
-def _build_timeout(timeout_ms: int) -> int:
-    """Statement timeout for the build a CREATE INDEX call waits for: BUILD_SHARE of the call's (at least a
-    second), at most MAX_TIMEOUT_MS."""
+def _build_wait(timeout_ms: int) -> int:
+    """How long a CREATE INDEX call waits for its companion's build: BUILD_SHARE of the call's time (at least
+    a second), at most MAX_TIMEOUT_MS."""
     return min(max(int(timeout_ms * BUILD_SHARE), 1_000), MAX_TIMEOUT_MS)
