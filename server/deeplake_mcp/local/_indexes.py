@@ -90,8 +90,8 @@ EF_CONSTRUCTION_ROWS = 250_000
 """Companions of tables up to this size are built with pgvector's ef_construction (64), bigger ones wider
 (:func:`ef_construction`)."""
 BUILD_SHARE = 0.9
-"""The share of a CREATE INDEX call's time its companion's build may take: its client stops waiting soon
-after the call's time, so a longer build goes on in the background and the call returns first."""
+"""The share of a CREATE INDEX call's time it waits for its companion's build: its client stops waiting soon
+after the call's time, so the call returns first and a longer build goes on in the background."""
 BACKGROUND_BUILD_TIMEOUT_MS = 6 * 3_600_000
 """How long a build a search started may run (no request waits for it): 1M x 384 takes about 5 minutes here."""
 
