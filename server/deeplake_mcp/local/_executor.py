@@ -9,8 +9,10 @@ protocol, so PostgreSQL itself refuses more than one per call.
 
 Every transaction starts by cleaning whatever the connection's last user left: ``RESET ALL`` (settings),
 ``CLOSE ALL`` (cursors), ``UNLISTEN *``, ``DISCARD TEMP`` (temporary objects), ``DISCARD SEQUENCES`` —
-``DISCARD ALL`` but for the prepared statements, which it would drop. What that cannot undo (the random
-seed, loaded libraries, session locks, another role) the query role cannot change in the first place.
+``DISCARD ALL`` but for the prepared statements, which it would drop — in one statement,
+``deeplake_compat.reset_session()`` (sent as six statements with the check below, they took about 40 µs of
+a call, as one 25). What that cannot undo (the random seed, loaded libraries, session locks, another role)
+the query role cannot change in the first place.
 Prepared statements stay because the server keeps its own: a statement it sees a second time (the
 workspace set-up, a search sent again with another vector) is prepared with the protocol on the connection
 and from then on only bound and run, which saves PostgreSQL its parsing and planning (a quarter of a
@@ -18,9 +20,9 @@ millisecond for a vector search). Of a call's own statements only reads are kept
 connection, none longer than 8 KB); the set-up is kept for every transaction. PostgreSQL may plan a kept
 statement once for all values; callers ask for a plan per call where a param feeds every row
 (``PLANNED_PER_CALL``). A statement prepared by SQL (``PREPARE``, refused by the guard, but possible below
-it) could stand in for one of the server's under its name, so every transaction checks, after its clean-up
-and before any kept statement, that the session holds none (SQLSTATE DL409 if it does); that, or a kept
-statement gone or no longer valid, makes the executor clear the session (``DISCARD ALL``, forgetting what
+it) could stand in for one of the server's under its name, so every transaction checks, at the end of its
+clean-up and before any kept statement, that the session holds none (SQLSTATE DL409 if it does); that, or a
+kept statement gone or no longer valid, makes the executor clear the session (``DISCARD ALL``, forgetting what
 it kept) and send the round trip once more: what failed was the set-up or a read, so nothing had been
 written.
 
@@ -76,10 +78,10 @@ MAX_TIMEOUT_MS = 600_000
 
 _DISCARD = b"DISCARD ALL"
 _BEGIN = {True: b"BEGIN READ ONLY", False: b"BEGIN READ WRITE"}
-_CLEAN_UP = (b"RESET ALL", b"CLOSE ALL", b"UNLISTEN *", b"DISCARD TEMP", b"DISCARD SEQUENCES")
+# The clean-up (RESET ALL, CLOSE ALL, UNLISTEN *, DISCARD TEMP, DISCARD SEQUENCES) in one statement, then
 # SQLSTATE DL409 when the session holds a statement prepared by SQL: never kept itself, it comes before any
 # statement that is.
-_CHECK = b"SELECT deeplake_compat.check_prepared_statements()"
+_CLEAN_UP = b"SELECT deeplake_compat.reset_session()"
 # Names resolve in the workspace, then in the compat schema (pg_catalog stays implicitly first), under a
 # statement timeout, both until the transaction ends; unless the workspace is not the role's (SQLSTATE DL404).
 # Other settings for the transaction follow as `|| set_config($3, $4, true)` and so on.
@@ -93,7 +95,7 @@ _ENTER = """
 _SETTING = " || pg_catalog.set_config(${}, ${}, true)"
 _COMMIT = b"COMMIT"
 _NO_WORKSPACE = "DL404"  # deeplake_compat.workspace_not_found's SQLSTATE
-_SQL_PREPARED = "DL409"  # deeplake_compat.check_prepared_statements's SQLSTATE
+_SQL_PREPARED = "DL409"  # deeplake_compat.reset_session's SQLSTATE
 # A kept statement that cannot run as it was: gone (26000), or a table changed under it so that its rows would
 # change shape (0A000).
 _STALE = ("26000", "0A000")
@@ -258,14 +260,19 @@ class Executor:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """A pooled connection, rolled back on any failure; PostgreSQL's errors as QueryError or NotFound."""
+        """A pooled connection, rolled back on any failure; PostgreSQL's errors as QueryError or NotFound.
+
+        Taken and given back by hand: the pool's context manager would also COMMIT an autocommit connection
+        (a no-op that costs about 20 µs of Python a call)."""
         try:
-            async with self._pool.connection() as conn:
-                try:
-                    yield conn
-                except BaseException:
-                    await _rollback(conn)
-                    raise
+            conn = await self._pool.getconn()
+            try:
+                yield conn
+            except BaseException:
+                await _rollback(conn)
+                raise
+            finally:
+                await self._pool.putconn(conn)
         except psycopg.Error as exc:
             mapped = query_error(exc)
             if mapped is exc:
@@ -278,9 +285,6 @@ class _Step(NamedTuple):
     params: Sequence[Param] = ()
     keep: bool = False
     """Whether to keep it prepared on the connection once it has been seen twice."""
-
-
-_CLEAN_UP_STEPS = tuple(_Step(statement) for statement in (*_CLEAN_UP, _CHECK))
 
 
 def _begin(
@@ -296,7 +300,7 @@ def _begin(
     (see _ENTER)."""
     extra = list(settings.items()) if settings else []
     enter = [workspace, str(min(max(timeout_ms, 1), longest_ms)), *(part for pair in extra for part in pair)]
-    return [_Step(_BEGIN[read_only]), *_CLEAN_UP_STEPS, _Step(_enter_statement(len(extra)), enter, keep=True)]
+    return [_Step(_BEGIN[read_only]), _Step(_CLEAN_UP), _Step(_enter_statement(len(extra)), enter, keep=True)]
 
 
 @cache

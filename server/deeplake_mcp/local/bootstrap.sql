@@ -417,11 +417,11 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'DL404', MESSAGE = pg_catalog.format('workspace ''%s'' not found', workspace);
 END $$;
 
--- What every transaction of the query role runs after its clean-up, before any statement the server keeps
--- prepared on the connection (see _executor.py): those are made with the protocol, so one made by SQL
--- (PREPARE) could stand in for one of them under its name (DEALLOCATE, then PREPARE). It raises SQLSTATE
--- DL409 when the session holds any; the server then clears the session (DISCARD ALL) and sends the round trip
--- again, nothing sent after it having run.
+-- What every transaction of the query role runs before any statement the server keeps prepared on the
+-- connection (see _executor.py): those are made with the protocol, so one made by SQL (PREPARE) could stand
+-- in for one of them under its name (DEALLOCATE, then PREPARE). It raises SQLSTATE DL409 when the session
+-- holds any; the server then clears the session (DISCARD ALL) and sends the round trip again, nothing sent
+-- after it having run.
 CREATE OR REPLACE FUNCTION deeplake_compat.check_prepared_statements()
     RETURNS void LANGUAGE plpgsql VOLATILE
     AS $$
@@ -430,6 +430,20 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DL409', MESSAGE = 'the session holds prepared statements made by SQL';
     END IF;
 END $$;
+
+-- What every transaction of the query role runs first: the clean-up of whatever the connection's last user
+-- left (DISCARD ALL but for the prepared statements, which it would drop), then the check above, in one
+-- statement rather than six. (Servers before it send the six themselves; they may share the data directory.)
+CREATE OR REPLACE FUNCTION deeplake_compat.reset_session()
+    RETURNS void LANGUAGE sql VOLATILE
+    AS $$
+    RESET ALL;
+    CLOSE ALL;
+    UNLISTEN *;
+    DISCARD TEMP;
+    DISCARD SEQUENCES;
+    SELECT deeplake_compat.check_prepared_statements();
+$$;
 
 -- Privileges. The query role uses the compat schema and reads its two views; nothing else of ours.
 REVOKE ALL ON SCHEMA deeplake_compat, deeplake_internal FROM PUBLIC;
