@@ -5,6 +5,7 @@ Ranking results through the index are compared with the exact scan of an unindex
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
@@ -156,6 +157,39 @@ async def test_index_on_data_builds_an_hnsw_companion(
         assert f"Index Scan using {companion}" in explained
     # The same statement without an index stays an exact scan.
     assert "hnsw" not in await plan(local_client, ws, f"SELECT id, emb <#> {q} AS s FROM plain ORDER BY s DESC LIMIT 5")
+
+
+async def test_a_graph_built_for_a_smaller_table_says_how_to_rebuild_it(
+    local_client: httpx.AsyncClient, ws: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The companion of this 3 000-row table is built with pgvector's 64. Were the table four times the size that
+    # gets 64 (it would want 128), a search through the graph warns, once, that it is too narrow and how to
+    # rebuild it; rebuilt that way, the graph is as wide as the table wants and searches are quiet again.
+    caplog.set_level(logging.WARNING, logger="deeplake_mcp.local._indexes")
+    data = await indexed_and_plain(local_client, ws)
+    q = queries(data, 1)[0]
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "built for a smaller table" in r.getMessage()]
+
+    assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+    assert warnings() == []  # the table fits its graph
+    monkeypatch.setattr(_indexes, "EF_CONSTRUCTION_ROWS", ROWS // 4)
+    for _ in range(3):
+        assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+    (warned,) = warnings()
+    assert "deeplake_index 'idx_docs'" in warned and "(ef_construction 64; about 3000 rows now want 128)" in warned
+    assert "drop the index and create it again" in warned
+
+    caplog.clear()
+    await run(local_client, ws, "DROP INDEX idx_docs")
+    await run(local_client, ws, "CREATE INDEX idx_docs ON docs USING deeplake_index (emb DESC)")
+    companion = (await status(local_client, ws, "idx_docs"))[2]
+    found = await rows(local_client, ws, "SELECT indexdef FROM pg_catalog.pg_indexes WHERE indexname = $1", [companion])
+    assert found[0][0].endswith("WITH (ef_construction='128')")
+    assert companion in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="DESC", k=10))
+    assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+    assert warnings() == []
 
 
 async def test_a_build_that_outlasts_its_call_goes_on_in_the_background(

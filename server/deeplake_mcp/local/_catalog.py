@@ -67,13 +67,19 @@ _FORM = """(
     FROM pg_index ci JOIN pg_opclass o ON o.oid = ci.indclass[0] JOIN pg_type ty ON ty.oid = o.opcintype
     WHERE ci.indexrelid = x.{}
 )"""
+# The ef_construction a companion was built with (NULL: pgvector's default, or no companion).
+_EF_CONSTRUCTION = """(
+    SELECT o.option_value::int FROM pg_class ci, pg_options_to_table(ci.reloptions) o
+    WHERE ci.oid = x.{} AND o.option_name = 'ef_construction'
+)"""
 _VECTOR_INDEXES = f"""
     SELECT x.index_oid, c.relname, n.nspname, t.relname, a.attname, x.dimension,
            CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed'
                 ELSE 'pending' END,
            CASE WHEN x.l2_companion_oid IS NOT NULL THEN 'ready' WHEN x.l2_error IS NOT NULL THEN 'failed'
                 ELSE 'pending' END,
-           {_FORM.format("companion_oid")}, {_FORM.format("l2_companion_oid")}, d.index_type
+           {_FORM.format("companion_oid")}, {_FORM.format("l2_companion_oid")}, d.index_type,
+           {_EF_CONSTRUCTION.format("companion_oid")}, {_EF_CONSTRUCTION.format("l2_companion_oid")}
     FROM {INTERNAL_SCHEMA}.ann_indexes x
     LEFT JOIN {INTERNAL_SCHEMA}.indexes d ON d.index_oid = x.index_oid
     JOIN pg_index i ON i.indexrelid = x.index_oid
@@ -126,12 +132,19 @@ class VectorIndex:
     """What the L2 companion indexes, once built."""
     index_type: str | None
     """Deep Lake's `index_type` option (None: the default, clustered)."""
+    ef_construction: int | None
+    """The ef_construction the cosine companion was built with (None: pgvector's default, or not built)."""
+    l2_ef_construction: int | None
+    """The same for the L2 companion."""
 
     def status_of(self, metric: Metric) -> str:
         return self.status if metric == "cosine" else self.l2_status
 
     def form_of(self, metric: Metric) -> Form | None:
         return self.form if metric == "cosine" else self.l2_form
+
+    def ef_construction_of(self, metric: Metric) -> int | None:
+        return self.ef_construction if metric == "cosine" else self.l2_ef_construction
 
 
 class CompanionBuild:

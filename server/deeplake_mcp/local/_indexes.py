@@ -14,10 +14,11 @@ a smaller index, the last digits of distances rounded; see _ann.Form) - and up
 to 4000 dimensions in half precision (cosine: unit halfvec; L2: halfvec). No companion above 4000
 dimensions. The form a companion was built in is read from it (another server may have built it). N is
 `WITH (dimension = N)`, else the most common length of the column's vectors. Its graph is built wider for
-bigger tables (ef_construction). The
-CREATE INDEX call starts the companion's build in the background and waits for it within its own time
-(BUILD_SHARE of it); a build that takes longer (at the tools' default 60 s, a few hundred thousand 384-d
-rows) goes on, the call returns, and searches run exactly until it is ready. On
+bigger tables (ef_construction) and keeps that width as the table grows: a search through a graph built for a
+much smaller table logs a warning saying how to rebuild it (NARROW_GRAPH). The CREATE INDEX call starts
+the companion's build in the background and waits for it within its own time (BUILD_SHARE of it); a build
+that takes longer (at the tools' default 60 s, a few hundred thousand 384-d rows) goes on, the call
+returns, and searches run exactly until it is ready. On
 a column without vectors yet (and no dimension) the index is *pending*, and the load that follows pays no
 HNSW upkeep per row. A search that needs a companion not built yet (pending, or the L2 one) starts its
 build in the background, in its own transaction, and runs exactly, as the next ones do until it is ready:
@@ -89,6 +90,12 @@ MAX_EF_SEARCH = 1000  # pgvector's limit
 EF_CONSTRUCTION_ROWS = 250_000
 """Companions of tables up to this size are built with pgvector's ef_construction (64), bigger ones wider
 (:func:`ef_construction`)."""
+PGVECTOR_EF_CONSTRUCTION = 64
+"""pgvector's default ef_construction: what a companion built without the option has."""
+NARROW_GRAPH = 1.25
+"""A companion is too narrow for its table, and a search through it says so (a warning, once per companion
+and process), when the table has grown to want at least this many times the ef_construction it was built
+with: at 64, from about 390 000 rows (recall@10 there about 0.97, falling to 0.89 at a million)."""
 BUILD_SHARE = 0.9
 """The share of a CREATE INDEX call's time it waits for its companion's build: its client stops waiting soon
 after the call's time, so the call returns first and a longer build goes on in the background."""
@@ -124,6 +131,7 @@ class Indexes:
         self._executor = executor
         self._targets = SearchTargets(catalog, executor)
         self._background: dict[tuple[int, Metric], asyncio.Task[str | None]] = {}
+        self._narrow: set[tuple[int, Metric, int]] = set()
 
     async def aclose(self) -> None:
         """Stop the builds running in the background (an index stopped halfway stays pending: the next search
@@ -248,6 +256,7 @@ class Indexes:
             return await run(search.exact_sql(n), PLANNED_PER_CALL)
         # A filter may exclude the whole neighbourhood of q (a filter correlated with the vectors, e.g. a
         # language): only a wide first pass then finds the nearest rows that pass it.
+        self._warn_if_narrow(target, search.metric, rows)
         wide = search.condition is not None
         ef = MAX_EF_SEARCH if wide else min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * (search.limit + search.offset)))
         form = target.form_of(search.metric) or "vector"
@@ -255,6 +264,25 @@ class Indexes:
         if not search.explain and found["row_count"] < search.limit:
             return await run(search.exact_sql(n), PLANNED_PER_CALL)
         return found
+
+    def _warn_if_narrow(self, target: VectorIndex, metric: Metric, rows: float) -> None:
+        """Say, once per companion, when its graph was built for a much smaller table (see NARROW_GRAPH): a
+        graph keeps the ef_construction it was built with, however the table grows."""
+        built = target.ef_construction_of(metric) or PGVECTOR_EF_CONSTRUCTION
+        wanted = ef_construction(int(rows))
+        if wanted < NARROW_GRAPH * built or (target.index_oid, metric, built) in self._narrow:
+            return
+        self._narrow.add((target.index_oid, metric, built))
+        log.warning(
+            "the %s vector index of deeplake_index %r was built for a smaller table (ef_construction %d; about "
+            "%d rows now want %d): searches through it may miss some of the nearest rows. To rebuild it for the "
+            "table's size, drop the index and create it again (searches run exactly while it builds).",
+            metric,
+            target.name,
+            built,
+            int(rows),
+            wanted,
+        )
 
     def forget(self) -> None:
         """Forget cached search targets and estimates: a statement may have changed tables or indexes."""
@@ -329,7 +357,7 @@ def ef_construction(rows: int) -> int:
     true neighbours as the table grows (clustered 384-d vectors, recall@10 at ef_search 100 with 64: 0.9995
     at 100k rows, 0.988 at 300k, 0.89 at 1M, where a wider ef_search gets no further than 0.96; with 128 at
     1M: 1.0, for about three times the build time and 1.3 times the search's)."""
-    return min(128, round(64 * math.sqrt(max(1.0, rows / EF_CONSTRUCTION_ROWS))))
+    return min(128, round(PGVECTOR_EF_CONSTRUCTION * math.sqrt(max(1.0, rows / EF_CONSTRUCTION_ROWS))))
 
 
 def _form(n: int, metric: Metric, index_type: str | None) -> Form | None:
