@@ -43,6 +43,7 @@ USER_NAME = "Local User"
 USER_EMAIL = "local@localhost"
 ROLES = ("admin", "member")
 INTERNAL_SCHEMA = "deeplake_internal"
+_REBUILD_LOCK = 0x646C7262  # "dlrb", with the index's oid: one rebuild of its companions at a time
 _ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _ORGANIZATION_COLUMNS = f"SELECT id, name, creator, created_at FROM {INTERNAL_SCHEMA}.organizations"
@@ -72,14 +73,17 @@ _EF_CONSTRUCTION = """(
     SELECT o.option_value::int FROM pg_class ci, pg_options_to_table(ci.reloptions) o
     WHERE ci.oid = x.{} AND o.option_name = 'ef_construction'
 )"""
+
+
+def _companion(oid: str, error: str) -> str:
+    """A companion's columns (see Companion): its status, oid, form and ef_construction."""
+    status = f"CASE WHEN x.{oid} IS NOT NULL THEN 'ready' WHEN x.{error} IS NOT NULL THEN 'failed' ELSE 'pending' END"
+    return f"{status}, x.{oid}, {_FORM.format(oid)}, {_EF_CONSTRUCTION.format(oid)}"
+
+
 _VECTOR_INDEXES = f"""
-    SELECT x.index_oid, c.relname, n.nspname, t.relname, a.attname, x.dimension,
-           CASE WHEN x.companion_oid IS NOT NULL THEN 'ready' WHEN x.error IS NOT NULL THEN 'failed'
-                ELSE 'pending' END,
-           CASE WHEN x.l2_companion_oid IS NOT NULL THEN 'ready' WHEN x.l2_error IS NOT NULL THEN 'failed'
-                ELSE 'pending' END,
-           {_FORM.format("companion_oid")}, {_FORM.format("l2_companion_oid")}, d.index_type,
-           {_EF_CONSTRUCTION.format("companion_oid")}, {_EF_CONSTRUCTION.format("l2_companion_oid")}
+    SELECT x.index_oid, c.relname, n.nspname, t.relname, a.attname, x.dimension, d.index_type,
+           {_companion("companion_oid", "error")}, {_companion("l2_companion_oid", "l2_error")}
     FROM {INTERNAL_SCHEMA}.ann_indexes x
     LEFT JOIN {INTERNAL_SCHEMA}.indexes d ON d.index_oid = x.index_oid
     JOIN pg_index i ON i.indexrelid = x.index_oid
@@ -113,8 +117,22 @@ class Workspace(TypedDict):
 
 
 @dataclass(frozen=True)
+class Companion:
+    """The HNSW index a vector index has for one distance (cosine or L2), or its absence."""
+
+    status: str
+    """ready (built), pending (not built yet; the L2 one until a search first ranks by `<->`) or failed (searches
+    by that distance stay exact)."""
+    oid: int | None
+    form: Form | None
+    """What it indexes, once built (read from the index: older servers built others)."""
+    ef_construction: int | None
+    """What its graph was built with (None: pgvector's default, or not built)."""
+
+
+@dataclass(frozen=True)
 class VectorIndex:
-    """A vector deeplake_index stand-in, where it is, and the state of its HNSW companions."""
+    """A vector deeplake_index stand-in, where it is, and its HNSW companions."""
 
     index_oid: int
     name: str
@@ -122,33 +140,26 @@ class VectorIndex:
     table: str
     column: str
     dimension: int | None
-    status: str
-    """Of the cosine companion: ready (built), pending (not built yet) or failed (searches stay exact)."""
-    l2_status: str
-    """Of the L2 companion, the same (pending until a search first ranks by `<->`)."""
-    form: Form | None
-    """What the cosine companion indexes, once built (read from the index: older servers built others)."""
-    l2_form: Form | None
-    """What the L2 companion indexes, once built."""
     index_type: str | None
     """Deep Lake's `index_type` option (None: the default, clustered)."""
-    ef_construction: int | None
-    """The ef_construction the cosine companion was built with (None: pgvector's default, or not built)."""
-    l2_ef_construction: int | None
-    """The same for the L2 companion."""
+    cosine: Companion
+    l2: Companion
 
-    def status_of(self, metric: Metric) -> str:
-        return self.status if metric == "cosine" else self.l2_status
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> VectorIndex:
+        """From a row of _VECTOR_INDEXES."""
+        index_oid, name, schema, table, column, dimension, index_type = row[:7]
+        return cls(
+            index_oid, name, schema, table, column, dimension, index_type, Companion(*row[7:11]), Companion(*row[11:15])
+        )
 
-    def form_of(self, metric: Metric) -> Form | None:
-        return self.form if metric == "cosine" else self.l2_form
-
-    def ef_construction_of(self, metric: Metric) -> int | None:
-        return self.ef_construction if metric == "cosine" else self.l2_ef_construction
+    def companion(self, metric: Metric) -> Companion:
+        return self.cosine if metric == "cosine" else self.l2
 
 
 class CompanionBuild:
-    """A vector index locked for its companion build; the outcome is recorded when the lock is released."""
+    """A vector index locked for a companion's build or rebuild; the outcome is recorded when the lock is
+    released."""
 
     def __init__(self, conn: AsyncConnection[Any], index: VectorIndex) -> None:
         self._conn = conn
@@ -172,6 +183,16 @@ class CompanionBuild:
     async def failed(self, dimension: int | None, error: str, metric: Metric = "cosine") -> None:
         column = "error" if metric == "cosine" else "l2_error"
         await self._record(f"dimension = %s, {column} = %s", (dimension, error))
+
+    async def replaced(self, metric: Metric, old: int, new: int) -> bool:
+        """Record ``new`` as the ``metric`` companion in place of ``old``; False if that is no longer the one
+        recorded (dropped meanwhile, with its index or by itself)."""
+        column = "companion_oid" if metric == "cosine" else "l2_companion_oid"
+        cur = await self._conn.execute(
+            f"UPDATE {INTERNAL_SCHEMA}.ann_indexes SET {column} = %s WHERE index_oid = %s AND {column} = %s",
+            (new, self.index.index_oid, old),
+        )
+        return cur.rowcount == 1
 
     async def _record(self, assignments: str, values: tuple[object, ...]) -> None:
         await self._conn.execute(
@@ -385,7 +406,7 @@ class Catalog:
             )
             cur = await conn.execute(f"{_VECTOR_INDEXES} WHERE x.index_oid = %s", (index_oid,))
             row = await cur.fetchone()
-        return None if row is None else VectorIndex(*row)
+        return None if row is None else VectorIndex.from_row(row)
 
     async def vector_index(self, schema: str, table: str, column: str) -> VectorIndex | None:
         """The vector index a search of ``schema.table.column`` would use: one with a companion first, else a
@@ -397,7 +418,7 @@ class Catalog:
                 (schema, table, column),
             )
             row = await cur.fetchone()
-        return None if row is None else VectorIndex(*row)
+        return None if row is None else VectorIndex.from_row(row)
 
     @asynccontextmanager
     async def building(self, index_oid: int) -> AsyncIterator[CompanionBuild | None]:
@@ -408,7 +429,25 @@ class Catalog:
                 f"{_VECTOR_INDEXES} WHERE x.index_oid = %s FOR UPDATE OF x SKIP LOCKED", (index_oid,)
             )
             row = await cur.fetchone()
-            yield None if row is None else CompanionBuild(conn, VectorIndex(*row))
+            yield None if row is None else CompanionBuild(conn, VectorIndex.from_row(row))
+
+    @asynccontextmanager
+    async def rebuilding(self, index_oid: int) -> AsyncIterator[CompanionBuild | None]:
+        """The vector index, locked for rebuilding a companion until the block ends (None if it is gone, or if
+        another rebuild holds it). The lock is an advisory one held by the session outside any transaction:
+        CREATE INDEX CONCURRENTLY waits for the transactions open when it starts, a build's lock among them."""
+        key = _REBUILD_LOCK << 32 | index_oid
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            if await cur.fetchone() != (True,):
+                yield None
+                return
+            try:
+                cur = await conn.execute(f"{_VECTOR_INDEXES} WHERE x.index_oid = %s", (index_oid,))
+                row = await cur.fetchone()
+                yield None if row is None else CompanionBuild(conn, VectorIndex.from_row(row))
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def _check_role(role: str) -> None:

@@ -28,7 +28,9 @@ written.
 
 Round trips: a ``session`` sends BEGIN, the clean-up and the workspace set-up together (libpq's pipeline
 mode), then its statements one by one, then COMMIT; ``run`` sends all of that with its statements and
-COMMIT at once, which is one round trip for a read. A failure anywhere rolls the transaction back. The
+COMMIT at once, which is one round trip for a read; ``outside_transaction`` sends the clean-up and a
+set-up that holds for the session, then runs each of the server's own statements in a transaction of its own
+(CREATE INDEX CONCURRENTLY refuses a transaction block). A failure anywhere rolls the transaction back. The
 pipelined round trips are sent and read on libpq directly (psycopg's ``pq`` layer), with psycopg's own
 loaders for the rows: psycopg's pipeline and cursor bookkeeping cost more Python than PostgreSQL takes to
 run a short statement.
@@ -83,16 +85,16 @@ _BEGIN = {True: b"BEGIN READ ONLY", False: b"BEGIN READ WRITE"}
 # statement that is.
 _CLEAN_UP = b"SELECT deeplake_compat.reset_session()"
 # Names resolve in the workspace, then in the compat schema (pg_catalog stays implicitly first), under a
-# statement timeout, both until the transaction ends; unless the workspace is not the role's (SQLSTATE DL404).
-# Other settings for the transaction follow as `|| set_config($3, $4, true)` and so on.
+# statement timeout, both until the transaction ends (or the session, {local} false); unless the workspace is
+# not the role's (SQLSTATE DL404). Other settings follow as `|| set_config($3, $4, {local})` and so on.
 _ENTER = """
     SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_namespace
                              WHERE nspname = $1 AND pg_catalog.pg_get_userbyid(nspowner) = current_user)
-           THEN pg_catalog.set_config('search_path', pg_catalog.format('%I, deeplake_compat, pg_temp', $1), true)
-                || pg_catalog.set_config('statement_timeout', $2, true){}
+           THEN pg_catalog.set_config('search_path', pg_catalog.format('%I, deeplake_compat, pg_temp', $1), {local})
+                || pg_catalog.set_config('statement_timeout', $2, {local}){settings}
            ELSE deeplake_compat.workspace_not_found($1) END
 """
-_SETTING = " || pg_catalog.set_config(${}, ${}, true)"
+_SETTING = " || pg_catalog.set_config(${}, ${}, {local})"
 _COMMIT = b"COMMIT"
 _NO_WORKSPACE = "DL404"  # deeplake_compat.workspace_not_found's SQLSTATE
 _SQL_PREPARED = "DL409"  # deeplake_compat.reset_session's SQLSTATE
@@ -238,6 +240,27 @@ class Executor:
             yield session
             await session.execute(_COMMIT)
 
+    @asynccontextmanager
+    async def outside_transaction(self, workspace: str, *, timeout_ms: int) -> AsyncIterator[Session]:
+        """A session whose statements each run in a transaction of their own, for the server's own statements
+        that PostgreSQL refuses in a transaction block (CREATE and DROP INDEX CONCURRENTLY); never for a request's.
+
+        The clean-up and the workspace's set-up (``timeout_ms`` uncapped, as the caller chose it) hold for the
+        connection's session, until the next transaction on it cleans up as after any other.
+        """
+        async with self._transaction() as conn:
+            enter = [workspace, str(max(timeout_ms, 1))]
+            await _round_trip(
+                conn,
+                [
+                    _Step(_BEGIN[False]),
+                    _Step(_CLEAN_UP),
+                    _Step(_enter_statement(0, local=False), enter),
+                    _Step(_COMMIT),
+                ],
+            )
+            yield Session(conn)
+
     async def run(
         self,
         workspace: str,
@@ -304,8 +327,10 @@ def _begin(
 
 
 @cache
-def _enter_statement(settings: int) -> bytes:
-    return _ENTER.format("".join(_SETTING.format(3 + 2 * i, 4 + 2 * i) for i in range(settings))).encode()
+def _enter_statement(settings: int, *, local: bool = True) -> bytes:
+    scope = "true" if local else "false"
+    extra = "".join(_SETTING.format(3 + 2 * i, 4 + 2 * i, local=scope) for i in range(settings))
+    return _ENTER.format(local=scope, settings=extra).encode()
 
 
 _Key = tuple[bytes, tuple[int, ...]]

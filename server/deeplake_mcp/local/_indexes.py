@@ -14,8 +14,11 @@ a smaller index, the last digits of distances rounded; see _ann.Form) - and up
 to 4000 dimensions in half precision (cosine: unit halfvec; L2: halfvec). No companion above 4000
 dimensions. The form a companion was built in is read from it (another server may have built it). N is
 `WITH (dimension = N)`, else the most common length of the column's vectors. Its graph is built wider for
-bigger tables (ef_construction) and keeps that width as the table grows: a search through a graph built for a
-much smaller table logs a warning saying how to rebuild it (NARROW_GRAPH). The CREATE INDEX call starts
+bigger tables (ef_construction). A graph keeps that width as its table grows, so the first search through
+one built for a much smaller table (NARROW_GRAPH) starts its rebuild in the background: a wider companion is
+built beside it with CREATE INDEX CONCURRENTLY (writes to the table go on; searches use the narrow one
+meanwhile), recorded in its place, and the narrow one dropped; at most once per companion and process, under
+a lock of its own across processes. The CREATE INDEX call starts
 the companion's build in the background and waits for it within its own time (BUILD_SHARE of it); a build
 that takes longer (at the tools' default 60 s, a few hundred thousand 384-d rows) goes on, the call
 returns, and searches run exactly until it is ready. On
@@ -60,7 +63,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import nullcontext
 
 import psycopg
 from psycopg import sql
@@ -92,10 +96,13 @@ EF_CONSTRUCTION_ROWS = 250_000
 (:func:`ef_construction`)."""
 PGVECTOR_EF_CONSTRUCTION = 64
 """pgvector's default ef_construction: what a companion built without the option has."""
+MAX_EF_CONSTRUCTION = 128
+"""The widest graph :func:`ef_construction` asks for (from a million rows)."""
 NARROW_GRAPH = 1.25
-"""A companion is too narrow for its table, and a search through it says so (a warning, once per companion
-and process), when the table has grown to want at least this many times the ef_construction it was built
-with: at 64, from about 390 000 rows (recall@10 there about 0.97, falling to 0.89 at a million)."""
+"""A companion is too narrow for its table, and the first search through it that sees so starts its rebuild,
+when the table has grown to want at least this many times the ef_construction it was built with: for a graph
+built at 64, from about 390 000 rows (recall@10 there about 0.97, falling to 0.89 at a million); as a table
+grows to a million rows, its graph is rebuilt at most three times (at 80, 100 and 125)."""
 BUILD_SHARE = 0.9
 """The share of a CREATE INDEX call's time it waits for its companion's build: its client stops waiting soon
 after the call's time, so the call returns first and a longer build goes on in the background."""
@@ -131,7 +138,8 @@ class Indexes:
         self._executor = executor
         self._targets = SearchTargets(catalog, executor)
         self._background: dict[tuple[int, Metric], asyncio.Task[str | None]] = {}
-        self._narrow: set[tuple[int, Metric, int]] = set()
+        self._rebuilt: set[int] = set()
+        """Companions whose rebuild this process started (it is not tried twice)."""
 
     async def aclose(self) -> None:
         """Stop the builds running in the background (an index stopped halfway stays pending: the next search
@@ -178,18 +186,30 @@ class Indexes:
 
     def _build_in_background(self, workspace: str, index_oid: int, metric: Metric) -> asyncio.Task[str | None]:
         """The task building the ``metric`` companion of ``index_oid``: this process's running one, else a new one."""
+        return self._in_background(
+            index_oid,
+            metric,
+            "building",
+            lambda: self._build(workspace, index_oid, BACKGROUND_BUILD_TIMEOUT_MS, metric),
+        )
+
+    def _in_background(
+        self, index_oid: int, metric: Metric, doing: str, work: Callable[[], Awaitable[str | None]]
+    ) -> asyncio.Task[str | None]:
+        """The task at work on the ``metric`` companion of ``index_oid`` (one at a time): this process's running
+        one, else a new one doing ``work``."""
         key = (index_oid, metric)
         if key not in self._background:
-            task = asyncio.create_task(self._build_later(workspace, index_oid, metric))
+            task = asyncio.create_task(self._later(work(), index_oid, metric, doing))
             self._background[key] = task
             task.add_done_callback(lambda _: self._background.pop(key, None))
         return self._background[key]
 
-    async def _build_later(self, workspace: str, index_oid: int, metric: Metric) -> str | None:
+    async def _later(self, work: Awaitable[str | None], index_oid: int, metric: Metric, doing: str) -> str | None:
         try:
-            return await self._build(workspace, index_oid, BACKGROUND_BUILD_TIMEOUT_MS, metric)
+            return await work
         except Exception:  # not a QueryError (those are recorded): the next search that needs it tries again
-            log.warning("building the %s companion of deeplake_index %s stopped", metric, index_oid, exc_info=True)
+            log.warning("%s the %s companion of deeplake_index %s stopped", doing, metric, index_oid, exc_info=True)
             return None
         finally:
             self._targets.forget()
@@ -199,8 +219,8 @@ class Indexes:
             if job is None:
                 return None
             index = job.index
-            if index.status_of(metric) != "pending":
-                return index.status_of(metric)
+            if index.companion(metric).status != "pending":
+                return index.companion(metric).status
             n = index.dimension if metric == "l2" else index.dimension or await self._common_dimension(workspace, index)
             if n is None or (metric == "cosine" and await job.has_companion_of(n)):
                 return "pending"
@@ -226,8 +246,8 @@ class Indexes:
         where = (search.schema or workspace, search.table, search.column_name)
         target = await self._targets.vector_index(*where)
         if target is not None:
-            needed: Metric = "cosine" if target.status == "pending" else search.metric  # the dimension comes first
-            if target.status_of(needed) == "pending":
+            needed: Metric = "cosine" if target.cosine.status == "pending" else search.metric  # the dimension first
+            if target.companion(needed).status == "pending":
                 self._build_in_background(workspace, target.index_oid, needed)
 
         params = plan.bound_params()
@@ -238,7 +258,7 @@ class Indexes:
             )
             return found[0]
 
-        state = None if target is None else target.status_of(search.metric)
+        state = None if target is None else target.companion(search.metric).status
         if target is None or state == "failed":
             return await run(plan.sql, PLANNED_PER_CALL)
         n = target.dimension or search.dimension
@@ -254,35 +274,63 @@ class Indexes:
         rows, fraction = estimate.rows, estimate.fraction
         if rows is None or rows < MIN_ROWS or fraction is None or fraction < MIN_FRACTION:
             return await run(search.exact_sql(n), PLANNED_PER_CALL)
+        self._rebuild_if_narrow(workspace, target, search.metric, rows)
         # A filter may exclude the whole neighbourhood of q (a filter correlated with the vectors, e.g. a
         # language): only a wide first pass then finds the nearest rows that pass it.
-        self._warn_if_narrow(target, search.metric, rows)
         wide = search.condition is not None
         ef = MAX_EF_SEARCH if wide else min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * (search.limit + search.offset)))
-        form = target.form_of(search.metric) or "vector"
+        form = target.companion(search.metric).form or "vector"
         found = await run(search.ann_sql(n, form), {**_SETTINGS, "hnsw.ef_search": str(ef)})
         if not search.explain and found["row_count"] < search.limit:
             return await run(search.exact_sql(n), PLANNED_PER_CALL)
         return found
 
-    def _warn_if_narrow(self, target: VectorIndex, metric: Metric, rows: float) -> None:
-        """Say, once per companion, when its graph was built for a much smaller table (see NARROW_GRAPH): a
-        graph keeps the ef_construction it was built with, however the table grows."""
-        built = target.ef_construction_of(metric) or PGVECTOR_EF_CONSTRUCTION
-        wanted = ef_construction(int(rows))
-        if wanted < NARROW_GRAPH * built or (target.index_oid, metric, built) in self._narrow:
+    def _rebuild_if_narrow(self, workspace: str, target: VectorIndex, metric: Metric, rows: float) -> None:
+        """Start rebuilding, in the background, a companion whose graph was built for a much smaller table (see
+        NARROW_GRAPH): a graph keeps the ef_construction it was built with, however the table grows. Searches go
+        on through the narrow one meanwhile."""
+        narrow = target.companion(metric)
+        built = narrow.ef_construction or PGVECTOR_EF_CONSTRUCTION
+        if narrow.oid is None or narrow.oid in self._rebuilt or ef_construction(int(rows)) < NARROW_GRAPH * built:
             return
-        self._narrow.add((target.index_oid, metric, built))
-        log.warning(
-            "the %s vector index of deeplake_index %r was built for a smaller table (ef_construction %d; about "
-            "%d rows now want %d): searches through it may miss some of the nearest rows. To rebuild it for the "
-            "table's size, drop the index and create it again (searches run exactly while it builds).",
+        self._rebuilt.add(narrow.oid)
+        log.info(
+            "the %s vector index of deeplake_index %r was built for a smaller table (ef_construction %d, about %d "
+            "rows now): rebuilding it for the table's size in the background",
             metric,
             target.name,
             built,
             int(rows),
-            wanted,
         )
+        index_oid, narrow_oid = target.index_oid, narrow.oid
+        self._in_background(
+            index_oid, metric, "rebuilding", lambda: self._rebuild(workspace, index_oid, metric, narrow_oid)
+        )
+
+    async def _rebuild(self, workspace: str, index_oid: int, metric: Metric, narrow_oid: int) -> str | None:
+        """Build a wider companion beside the narrow one (CREATE INDEX CONCURRENTLY: writes go on), record it in its
+        place, then drop the narrow one; a failure leaves the narrow one in use."""
+        async with self._catalog.rebuilding(index_oid) as job:
+            if job is None:
+                return None
+            index = job.index
+            narrow = index.companion(metric)
+            if narrow.oid != narrow_oid or index.dimension is None or narrow.form is None:  # changed meanwhile
+                return narrow.status
+            try:
+                wider = await self._create_companion(
+                    workspace, index, index.dimension, narrow.form, metric, BACKGROUND_BUILD_TIMEOUT_MS, replacing=True
+                )
+            except QueryError as exc:
+                log.warning("the %s vector index of deeplake_index %r was not rebuilt: %s", metric, index.name, exc)
+                return narrow.status
+            replaced = await job.replaced(metric, narrow_oid, wider)
+        async with self._executor.outside_transaction(workspace, timeout_ms=BACKGROUND_BUILD_TIMEOUT_MS) as session:
+            await _drop_leftovers(session, index, metric, keep=wider if replaced else None)
+        if not replaced:  # the index or its companion went meanwhile, and the wider one with them (as a leftover)
+            return None
+        log.info("the %s vector index of deeplake_index %r is rebuilt", metric, index.name)
+        return "ready"
 
     def forget(self) -> None:
         """Forget cached search targets and estimates: a statement may have changed tables or indexes."""
@@ -300,37 +348,61 @@ class Indexes:
         return None if found is None else int(found)
 
     async def _create_companion(
-        self, workspace: str, index: VectorIndex, n: int, form: Form, metric: Metric, timeout_ms: int
+        self,
+        workspace: str,
+        index: VectorIndex,
+        n: int,
+        form: Form,
+        metric: Metric,
+        timeout_ms: int,
+        *,
+        replacing: bool = False,
     ) -> int:
         """Build the HNSW index in memory (maintenance_work_mem about twice the table, 64 MB to 2 GB), with
-        parallel workers, or serially when shared memory is short (e.g. Docker's 64 MB /dev/shm)."""
-        table = f"{quote_ident(index.schema)}.{quote_ident(index.table)}"
-        prefix = f"{index.name[:37]}_dl_hnsw_l2_" if metric == "l2" else f"{index.name[:40]}_dl_hnsw_"
-        name = f"{prefix}{index.index_oid}"
-        ddl = sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (({}) deeplake_compat.{})").format(
-            sql.Identifier(name),
-            sql.Identifier(index.schema, index.table),
-            sql.SQL(indexed_vector(quote_ident(index.column), int(n), form)),
-            sql.SQL(f"{vector_type(form)}_{metric}_ops"),
+        parallel workers, or serially when shared memory is short (e.g. Docker's 64 MB /dev/shm).
+
+        One ``replacing`` the companion (a wider graph for a table grown since) is built beside it with CREATE INDEX
+        CONCURRENTLY, so that writes to the table go on, under a name of its own (``…_<ef_construction>``), after
+        dropping what earlier attempts left (a failed concurrent build leaves an invalid index).
+        """
+        # The server's own statements, their time chosen here (a background build may take hours): not capped.
+        opened = (
+            self._executor.outside_transaction(workspace, timeout_ms=timeout_ms)
+            if replacing
+            else self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
         )
-        # The server's own statement, its time chosen here (a background build may take hours): not capped.
-        building = self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
-        async with building as session:
-            size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table]))
+        set_config = _SET_CONFIG[not replacing]
+        table = sql.Identifier(index.schema, index.table)
+        async with opened as session:
+            size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [_regclass_text(index)]))
             memory = max(65536, min(2097152, 2 * size // 1024))
-            await session.execute(b"SELECT set_config('maintenance_work_mem', $1, true)", [f"{memory}kB"])
-            count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(index.schema, index.table))
-            rows = int(await session.value(count))
-            ddl += sql.SQL(" WITH (ef_construction = {})").format(sql.Literal(ef_construction(rows)))
+            await session.execute(set_config, ["maintenance_work_mem", f"{memory}kB"])
+            rows = int(await session.value(sql.SQL("SELECT count(*) FROM {}").format(table)))
+            ef = ef_construction(rows)
+            name = _companion_name(index, metric, ef if replacing else None)
+            ddl = sql.SQL(
+                "CREATE INDEX {} {} ON {} USING hnsw (({}) deeplake_compat.{}) WITH (ef_construction = {})"
+            ).format(
+                sql.SQL("CONCURRENTLY" if replacing else "IF NOT EXISTS"),
+                sql.Identifier(name),
+                table,
+                sql.SQL(indexed_vector(quote_ident(index.column), int(n), form)),
+                sql.SQL(f"{vector_type(form)}_{metric}_ops"),
+                sql.Literal(ef),
+            )
+            if replacing:
+                await _drop_leftovers(session, index, metric, keep=index.companion(metric).oid)
             try:
-                async with session.conn.transaction():
+                async with nullcontext() if replacing else session.conn.transaction():
                     await session.execute(ddl)
             except psycopg.errors.InsufficientResources:
-                await session.execute(b"SELECT set_config('max_parallel_maintenance_workers', '0', true)")
+                if replacing:  # the failed concurrent build left an invalid index
+                    await session.execute(_drop_index(index.schema, name))
+                await session.execute(set_config, ["max_parallel_maintenance_workers", "0"])
                 await session.execute(ddl)
             qualified_name = f"{quote_ident(index.schema)}.{quote_ident(name)}"
             companion = await session.value(b"SELECT to_regclass($1)::oid", [qualified_name])
-            await _analyze_if_new(session, index, table)
+            await _analyze_if_new(session, index, _regclass_text(index))
         return int(companion)
 
     async def _drop(self, workspace: str, index_oid: int) -> None:
@@ -351,13 +423,53 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
         await session.execute(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(index.schema, index.table), names))
 
 
+_SET_CONFIG = {
+    True: b"SELECT pg_catalog.set_config($1, $2, true)",  # until the transaction ends
+    False: b"SELECT pg_catalog.set_config($1, $2, false)",  # for the session (outside a transaction)
+}
+# Indexes of the table named as companions of the index can be (see _companion_name) other than the one kept.
+_LEFTOVERS = sql.SQL("""
+    SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = {table}::regclass AND c.relname IN ({names}) AND c.oid IS DISTINCT FROM {keep}
+""")
+
+
+def _companion_name(index: VectorIndex, metric: Metric, ef: int | None = None) -> str:
+    """``<index>_dl_hnsw_<oid>`` (cosine) or ``<index>_dl_hnsw_l2_<oid>``, the index's name cut so that a rebuilt
+    one's ``_<ef_construction>`` still fits in PostgreSQL's 63 bytes."""
+    prefix = f"{index.name[:37]}_dl_hnsw_l2_" if metric == "l2" else f"{index.name[:40]}_dl_hnsw_"
+    return f"{prefix}{index.index_oid}" + ("" if ef is None else f"_{ef}")
+
+
+async def _drop_leftovers(session: Session, index: VectorIndex, metric: Metric, *, keep: int | None) -> None:
+    """Drop (concurrently: writes go on) the ``metric`` companions of ``index`` other than ``keep``: a narrow one
+    rebuilt, or what a rebuild stopped halfway left. Only outside a transaction (Executor.outside_transaction)."""
+    names = [_companion_name(index, metric, ef) for ef in (None, *range(1, MAX_EF_CONSTRUCTION + 1))]
+    found = _LEFTOVERS.format(
+        table=sql.Literal(_regclass_text(index)),
+        names=sql.SQL(", ").join(map(sql.Literal, names)),
+        keep=sql.Literal(keep),
+    )
+    for (name,) in await session.rows(found):
+        await session.execute(_drop_index(index.schema, name))
+
+
+def _drop_index(schema: str, name: str) -> sql.Composed:
+    return sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, name))
+
+
+def _regclass_text(index: VectorIndex) -> str:
+    """The table, as ``::regclass`` reads it."""
+    return f"{quote_ident(index.schema)}.{quote_ident(index.table)}"
+
+
 def ef_construction(rows: int) -> int:
     """The HNSW build's candidate list for a table of ``rows``: pgvector's 64 up to EF_CONSTRUCTION_ROWS, then
     growing with the square root of the size, to 128 from a million rows. A graph built narrow loses the
     true neighbours as the table grows (clustered 384-d vectors, recall@10 at ef_search 100 with 64: 0.9995
     at 100k rows, 0.988 at 300k, 0.89 at 1M, where a wider ef_search gets no further than 0.96; with 128 at
     1M: 1.0, for about three times the build time and 1.3 times the search's)."""
-    return min(128, round(PGVECTOR_EF_CONSTRUCTION * math.sqrt(max(1.0, rows / EF_CONSTRUCTION_ROWS))))
+    return min(MAX_EF_CONSTRUCTION, round(PGVECTOR_EF_CONSTRUCTION * math.sqrt(max(1.0, rows / EF_CONSTRUCTION_ROWS))))
 
 
 def _form(n: int, metric: Metric, index_type: str | None) -> Form | None:
