@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -447,7 +447,8 @@ class Catalog:
                 row = await cur.fetchone()
                 yield None if row is None else CompanionBuild(conn, VectorIndex.from_row(row))
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                with suppress(psycopg.Error):  # a connection that broke took its lock with it
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def _check_role(role: str) -> None:
