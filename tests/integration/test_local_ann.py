@@ -160,7 +160,7 @@ async def test_index_on_data_builds_an_hnsw_companion(
 
 
 async def test_a_graph_built_for_a_smaller_table_is_rebuilt_wider(
-    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str, monkeypatch: pytest.MonkeyPatch
+    local_client: httpx.AsyncClient, ws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The companion of this 3 000-row table is built with pgvector's 64. Were the table four times the size that
     # gets 64 (it would want 128), the first search through the graph starts its rebuild in the background: a
@@ -179,7 +179,7 @@ async def test_a_graph_built_for_a_smaller_table_is_rebuilt_wider(
     wider = (await status(local_client, ws, "idx_docs"))[2]
     assert wider == f"{narrow}_128"
     indexes = "SELECT indexname, indexdef FROM pg_catalog.pg_indexes WHERE schemaname = $1 AND tablename = 'docs'"
-    found = dict(await rows_of(local_client, ws, indexes, [ws]))
+    found = dict(await rows(local_client, ws, indexes, [ws]))
     assert sorted(found) == sorted(["docs_pkey", "idx_docs", wider])  # the narrow one and the leftover are gone
     assert found[wider].endswith("WITH (ef_construction='128')")
     assert wider in await plan(local_client, ws, RANK.format(q=literal(q), t="docs", where="", dir="DESC", k=10))
@@ -217,16 +217,12 @@ async def test_writes_go_on_while_a_graph_is_rebuilt(
 
 
 async def companion_changed(client: httpx.AsyncClient, ws: str, companion: str, wait_s: float) -> bool:
-    """Whether, within ``wait_s``, idx_docs's companion is another than ``companion`` (searched meanwhile)."""
+    """Whether, within ``wait_s`` (looked at every 0.1 s), idx_docs's companion is another than ``companion``."""
     for _ in range(int(wait_s * 10)):
         if (await status(client, ws, "idx_docs"))[2] != companion:
             return True
         await anyio.sleep(0.1)
     return False
-
-
-async def rows_of(client: httpx.AsyncClient, ws: str, query: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in await rows(client, ws, query, params)]
 
 
 async def test_a_build_that_outlasts_its_call_goes_on_in_the_background(
