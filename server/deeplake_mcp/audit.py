@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from deeplake_mcp.deeplake import DeepLakeClient, DeepLakeError, QueryResult, TensorDBClient, TQLResult
-from deeplake_mcp.identifiers import quote_ident
+from deeplake_mcp.identifiers import qualified, quote_ident
 from deeplake_mcp.redact import redact_value
 from deeplake_mcp.statements import shape, tagged
 
@@ -242,7 +242,7 @@ class AuditedClient(DeepLakeClient):
         self, workspace: str, table: str, columns: Sequence[str], type_oids: Sequence[int], data: bytes
     ) -> int:
         names = ", ".join(map(quote_ident, columns))
-        statement = f"COPY {quote_ident(workspace)}.{quote_ident(table)} ({names}) FROM STDIN (FORMAT binary)"
+        statement = f"COPY {qualified(workspace, table)} ({names}) FROM STDIN (FORMAT binary)"
         with self.trail.statement(statement, "sql") as sent:
             sent.rows = written = await super().copy_rows(workspace, table, columns, type_oids, data)
         return written

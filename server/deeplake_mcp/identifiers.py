@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["quote_ident", "quote_literal"]
+__all__ = ["qualified", "quote_ident", "quote_literal"]
 
 
 def quote_ident(name: str) -> str:
@@ -10,6 +10,11 @@ def quote_ident(name: str) -> str:
     if not name or "\x00" in name:
         raise ValueError(f"invalid name {name!r}: names must be non-empty and contain no NUL character")
     return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, name: str) -> str:
+    """``"schema"."name"``."""
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
 def quote_literal(value: str) -> str:

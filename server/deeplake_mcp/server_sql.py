@@ -12,7 +12,7 @@ from typing import Any
 
 from deeplake_mcp.audit import server_statements
 from deeplake_mcp.deeplake import DeepLakeClient, QueryResult
-from deeplake_mcp.identifiers import quote_ident, quote_literal
+from deeplake_mcp.identifiers import qualified, quote_ident, quote_literal
 
 __all__ = ["MODEL_NOTE", "VECTOR_TYPES", "ServerSQL", "insert_statement", "qualified"]
 
@@ -36,11 +36,6 @@ _COMMENT = (
     "SELECT coalesce(col_description(to_regclass($1), a.attnum), '') FROM pg_attribute a "
     "WHERE a.attrelid = to_regclass($1) AND a.attname = $2"
 )
-
-
-def qualified(workspace: str, table: str) -> str:
-    """``"workspace"."table"``."""
-    return f"{quote_ident(workspace)}.{quote_ident(table)}"
 
 
 def insert_statement(workspace: str, table: str, columns: Sequence[str], types: dict[str, str]) -> str:

@@ -20,7 +20,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
-from deeplake_mcp.identifiers import quote_ident
+from deeplake_mcp.identifiers import qualified
 
 from ._bootstrap import bootstrap
 from ._catalog import Catalog
@@ -201,7 +201,7 @@ class LocalBackend:
         executor = self._open()[3]
         async with executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms) as session:
             await session.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(target))
-            found = dict(await session.rows(_COLUMN_TYPES, [f"{quote_ident(workspace)}.{quote_ident(table)}"]))
+            found = dict(await session.rows(_COLUMN_TYPES, [qualified(workspace, table)]))
             changed = [name for name, oid in columns.items() if found.get(name) != oid]
             if changed:
                 raise Conflict(f"columns {changed} of {table!r} do not have the types the rows were encoded for")

@@ -69,7 +69,7 @@ from contextlib import nullcontext
 import psycopg
 from psycopg import sql
 
-from deeplake_mcp.identifiers import quote_ident
+from deeplake_mcp.identifiers import qualified, quote_ident
 
 from ._ann import Form, Metric, indexed_vector, vector_type
 from ._catalog import QUANTIZED_INDEX_TYPES, Catalog, VectorIndex
@@ -371,10 +371,10 @@ class Indexes:
             if replacing
             else self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
         )
-        set_config = _SET_CONFIG[not replacing]
-        table = sql.Identifier(index.schema, index.table)
+        set_config = _SET_CONFIG["session" if replacing else "transaction"]
+        table, table_name = sql.Identifier(index.schema, index.table), qualified(index.schema, index.table)
         async with opened as session:
-            size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [_regclass_text(index)]))
+            size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table_name]))
             memory = max(65536, min(2097152, 2 * size // 1024))
             await session.execute(set_config, ["maintenance_work_mem", f"{memory}kB"])
             rows = int(await session.value(sql.SQL("SELECT count(*) FROM {}").format(table)))
@@ -400,9 +400,8 @@ class Indexes:
                     await session.execute(_drop_index(index.schema, name))
                 await session.execute(set_config, ["max_parallel_maintenance_workers", "0"])
                 await session.execute(ddl)
-            qualified_name = f"{quote_ident(index.schema)}.{quote_ident(name)}"
-            companion = await session.value(b"SELECT to_regclass($1)::oid", [qualified_name])
-            await _analyze_if_new(session, index, _regclass_text(index))
+            companion = await session.value(b"SELECT to_regclass($1)::oid", [qualified(index.schema, name)])
+            await _analyze_if_new(session, index, table_name)
         return int(companion)
 
     async def _drop(self, workspace: str, index_oid: int) -> None:
@@ -424,8 +423,8 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
 
 
 _SET_CONFIG = {
-    True: b"SELECT pg_catalog.set_config($1, $2, true)",  # until the transaction ends
-    False: b"SELECT pg_catalog.set_config($1, $2, false)",  # for the session (outside a transaction)
+    "transaction": b"SELECT pg_catalog.set_config($1, $2, true)",
+    "session": b"SELECT pg_catalog.set_config($1, $2, false)",  # outside a transaction
 }
 # Indexes of the table named as companions of the index can be (see _companion_name) other than the one kept.
 _LEFTOVERS = sql.SQL("""
@@ -446,7 +445,7 @@ async def _drop_leftovers(session: Session, index: VectorIndex, metric: Metric, 
     rebuilt, or what a rebuild stopped halfway left. Only outside a transaction (Executor.outside_transaction)."""
     names = [_companion_name(index, metric, ef) for ef in (None, *range(1, MAX_EF_CONSTRUCTION + 1))]
     found = _LEFTOVERS.format(
-        table=sql.Literal(_regclass_text(index)),
+        table=sql.Literal(qualified(index.schema, index.table)),
         names=sql.SQL(", ").join(map(sql.Literal, names)),
         keep=sql.Literal(keep),
     )
@@ -456,11 +455,6 @@ async def _drop_leftovers(session: Session, index: VectorIndex, metric: Metric, 
 
 def _drop_index(schema: str, name: str) -> sql.Composed:
     return sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(schema, name))
-
-
-def _regclass_text(index: VectorIndex) -> str:
-    """The table, as ``::regclass`` reads it."""
-    return f"{quote_ident(index.schema)}.{quote_ident(index.table)}"
 
 
 def ef_construction(rows: int) -> int:
