@@ -2,7 +2,8 @@
 
 * :func:`redact_responses` is the one choke point for what leaves over MCP: every response — tool
   results and tool errors (text and ``structuredContent``), ``server_info``, resources, prompts — and
-  every JSON-RPC error goes through the process-wide redactor.
+  every JSON-RPC error goes through the process-wide redactor (the server-info stamp the SDK puts in the
+  ``_meta`` of every response, the same each time, once for as long as it stays the same).
 * :func:`audit_calls` opens the :class:`~deeplake_mcp.audit.Call` that the statements of the request
   are attributed to: tool, MCP session (else this process), client, request id and the access mode the
   request runs with (inside :class:`~deeplake_mcp.auth.CallerAccess`, so a token's scopes count).
@@ -19,12 +20,14 @@ from mcp.types import ErrorData
 from pydantic import BaseModel
 
 from deeplake_mcp import audit
-from deeplake_mcp.redact import redact, redact_value
+from deeplake_mcp.redact import Recurring, redact, redact_value
 from deeplake_mcp.runtime import Runtime
 
 __all__ = ["audit_calls", "redact_responses"]
 
 _SESSION_HEADER = "mcp-session-id"
+_META = "_meta"
+_stamp = Recurring()
 
 
 async def redact_responses(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -44,7 +47,11 @@ async def redact_responses(ctx: ServerRequestContext[Any, Any], call_next: CallN
         raise
     if isinstance(result, BaseModel):
         result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return redact_value(result)
+    if not isinstance(result, dict) or _META not in result:
+        return redact_value(result)
+    redacted = redact_value({key: value for key, value in result.items() if key != _META})
+    redacted[_META] = _stamp(result[_META])  # the SDK's server-info stamp, the same in every response
+    return redacted
 
 
 async def audit_calls(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

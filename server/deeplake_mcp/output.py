@@ -237,6 +237,11 @@ class _Lines:
         """The header and the first ``n`` rows."""
         return _Lines(self.cells[: n + 1], self.table[: n + 1], None if self._json is None else self._json[: n + 1])
 
+    def chars(self) -> int:
+        """The length of :meth:`layout`'s text."""
+        chosen = self.json if None in self.table else self.table
+        return sum(map(len, chosen)) + len(chosen) - 1  # type: ignore[arg-type]  # no None in the table then
+
     def layout(self) -> str:
         """The table when it is unambiguous, else the JSON lines."""
         if None in self.table:
@@ -316,8 +321,13 @@ def _longest_fitting(
             lines=prepared.lines.head(n),
         )
 
-    overhead = len(render(page_of(0)))
     lines = prepared.lines
+    if lines.chars() < budget:  # the rows alone fit: most pages, rendered once (else the last rows' turn below)
+        page = page_of(len(originals))
+        text = render(page)
+        if len(text) <= budget:
+            return page, text
+    overhead = len(render(page_of(0)))
     n, used, as_table = 0, 0, True
     while n < len(prepared.rows):
         line = lines.table[n + 1]

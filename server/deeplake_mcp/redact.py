@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel, SecretStr
 
-__all__ = ["MASK", "Redactor", "protect", "redact", "redact_value", "secret_values"]
+__all__ = ["MASK", "Recurring", "Redactor", "protect", "redact", "redact_value", "secret_values"]
 
 MASK = "***"
 MIN_SECRET_CHARS = 6
@@ -122,8 +122,9 @@ _ANY_TRIGGER = re.compile("|".join(map(re.escape, _TRIGGERS)))
 
 
 def _triggered(lowered: str) -> bool:
-    """Whether any rule can match: one regex scan for short text, substring checks (faster) for long text."""
-    if len(lowered) <= 512:
+    """Whether any rule can match: one regex scan for short text, substring checks for the rest (faster from about
+    40 characters on: 5.7 µs instead of 7.8 for 418, 24 instead of 42 for 2 000)."""
+    if len(lowered) <= 40:
         return _ANY_TRIGGER.search(lowered) is not None
     return any(t in lowered for t in _TRIGGERS)
 
@@ -220,6 +221,22 @@ def redact(text: str, *also: str | None) -> str:
 def redact_value(value: _T) -> _T:
     """A JSON-like value through the process-wide redactor."""
     return _process.value(value)
+
+
+class Recurring:
+    """:func:`redact_value` for a value that recurs unchanged, such as the server-info stamp the MCP SDK puts in
+    the ``_meta`` of every response: redacted once, and that result handed back for as long as the value and the
+    process-wide redactor stay the same (the stamp's 418-character icon alone took most of the redaction of a
+    small result)."""
+
+    def __init__(self) -> None:
+        self._seen: tuple[Redactor, object] | None = None
+        self._clean: object = None
+
+    def __call__(self, value: _T) -> _T:
+        if self._seen is None or self._seen[0] is not _process or self._seen[1] != value:
+            self._seen, self._clean = (_process, value), _process.value(value)
+        return cast("_T", self._clean)
 
 
 def secret_values(model: BaseModel) -> list[str]:

@@ -144,6 +144,7 @@ async def test_no_secret_leaves_in_process(
 ) -> None:
     logs.install_redaction()
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # a CLI run earlier in the process may have quietened it
     audit = tmp_path / "audit.jsonl"
     settings = load_settings({"access": "read-write"}, environ=_settings_env(fault, audit))
     async with Client(build_server(settings)) as client:

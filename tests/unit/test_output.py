@@ -48,6 +48,17 @@ def test_the_size_budget_cuts_rows_and_says_so() -> None:
     assert f"only {len(page.rows)} rows fit the size budget" in text
 
 
+def test_a_page_that_just_fits_keeps_every_row() -> None:
+    """Fitted to the length of its own whole text, a page loses no row (a page cut short carries a longer note)."""
+    rows = [[i, "y" * 40] for i in range(30)]
+    _, text = fit_page(["id", "t"], rows, limits=Limits(50, 100_000, 2_000))
+    page, fitted = fit_page(["id", "t"], rows, limits=Limits(50, len(text), 2_000))
+    assert len(page.rows) == 30 and not page.more
+    assert _body(fitted) == _body(text)
+    cut, _ = fit_page(["id", "t"], rows, limits=Limits(50, len(text) - 1, 2_000))
+    assert len(cut.rows) < 30 and cut.budget_cut
+
+
 def test_the_issue_case_fits_the_budget_without_pretty_printing() -> None:
     """400 rows of 300-character text, the largest row cap: within the budget, no indentation."""
     rows = [[i, f"row {i} " + "lorem ipsum " * 25] for i in range(400)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+from typing import Any
 
 import pytest
 
 from deeplake_mcp import logs
 from deeplake_mcp.app import build_server
-from deeplake_mcp.redact import MASK, Redactor, protect, redact, redact_value, secret_values
+from deeplake_mcp.middleware import redact_responses
+from deeplake_mcp.redact import MASK, Recurring, Redactor, protect, redact, redact_value, secret_values
 from deeplake_mcp.settings import load_settings
 
 KEY = "dl-secret-KEY-0123456789"
@@ -98,6 +101,37 @@ def test_lists_of_numbers_pass_whole_and_a_list_inside_a_row_is_walked() -> None
     clean = R.value({"rows": [numbers, [3, [KEY, 4]], [5, {"k": KEY}]]})
     assert clean == {"rows": [numbers, [3, [MASK, 4]], [5, {"k": MASK}]]}
     assert clean["rows"][0] is numbers
+
+
+def test_a_recurring_value_is_redacted_again_when_it_or_the_secrets_change() -> None:
+    recurring = Recurring()
+    stamp = {"serverInfo": {"name": "deeplake-mcp", "note": "Bearer abc.def-123"}}
+    first = recurring(stamp)
+    assert first == {"serverInfo": {"name": "deeplake-mcp", "note": "Bearer ***"}}
+    assert recurring(copy.deepcopy(stamp)) is first  # an equal value: the result already made
+    changed = {"serverInfo": {"name": "name-becomes-secret-7"}}
+    assert recurring(changed) == changed
+    protect("name-becomes-secret-7")  # the process-wide redactor learns a secret: redacted anew
+    assert recurring(changed) == {"serverInfo": {"name": MASK}}
+
+
+@pytest.mark.anyio
+async def test_responses_leave_redacted_with_their_meta() -> None:
+    protect(KEY)
+    response = {
+        "content": [{"type": "text", "text": f"value {KEY}"}],
+        "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "deeplake-mcp", "title": f"title {KEY}"}},
+    }
+
+    async def call_next(_ctx: Any) -> Any:
+        return copy.deepcopy(response)
+
+    for _ in range(2):  # the second response's _meta comes from the first's redaction
+        clean = await redact_responses(None, call_next)  # type: ignore[arg-type]  # the context is only passed on
+        assert clean == {
+            "content": [{"type": "text", "text": "value ***"}],
+            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "deeplake-mcp", "title": "title ***"}},
+        }
 
 
 def test_settings_register_every_secret() -> None:
