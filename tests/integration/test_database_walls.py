@@ -268,6 +268,20 @@ async def test_sessions_come_back_clean(local_client: httpx.AsyncClient, ws: str
         assert await rows(local_client, ws, "INSERT INTO t VALUES (1) RETURNING a") == [[1]]
 
 
+async def test_no_call_leaves_a_transaction_open_or_the_next_write_read_only(
+    local_backend: LocalBackend, local_client: httpx.AsyncClient, ws_plain: str
+) -> None:
+    """A read's transaction is PostgreSQL's implicit one, ended by the round trip: a BEGIN slipped among its
+    statements (below the compiler, which refuses it) must not leave the next call inside it, uncommitted; and a
+    session left READ ONLY by default must not turn the next call's write away."""
+    executor = local_backend._open()[3]
+    await executor.run(ws_plain, [("BEGIN", ())], read_only=True)
+    await executor.run(ws_plain, [("INSERT INTO keep VALUES (1)", ())], read_only=False)
+    await run(local_client, ws_plain, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    await executor.run(ws_plain, [("INSERT INTO keep VALUES (2)", ())], read_only=False)
+    assert await superuser_rows(local_backend.data_dir, f"SELECT a FROM {ws_plain}.keep ORDER BY a") == [(1,), (2,)]
+
+
 async def test_user_objects_cannot_shadow_built_ins(local_client: httpx.AsyncClient, ws: str) -> None:
     await run(local_client, ws, "CREATE TABLE float4 (a int)")
     await run(local_client, ws, "CREATE FUNCTION lower(text) RETURNS text LANGUAGE sql RETURN 'hijacked'")
