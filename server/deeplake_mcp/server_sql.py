@@ -14,7 +14,7 @@ from deeplake_mcp.audit import server_statements
 from deeplake_mcp.deeplake import DeepLakeClient, QueryResult
 from deeplake_mcp.identifiers import qualified, quote_ident, quote_literal
 
-__all__ = ["MODEL_NOTE", "VECTOR_TYPES", "ServerSQL", "insert_statement", "qualified"]
+__all__ = ["MODEL_NOTE", "VECTOR_TYPES", "ServerSQL", "insert_statement"]
 
 MODEL_NOTE = "deeplake-mcp embedding model: "
 """How a vector column's comment records the model that produced its vectors."""

@@ -256,16 +256,8 @@ class Executor:
         connection's session, until the next transaction on it cleans up as after any other.
         """
         async with self._transaction() as conn:
-            enter = [workspace, str(max(timeout_ms, 1))]
-            await _round_trip(
-                conn,
-                [
-                    _Step(_BEGIN[False]),
-                    _Step(_CLEAN_UP[False]),
-                    _Step(_enter_statement(0, local=False), enter),
-                    _Step(_COMMIT),
-                ],
-            )
+            enter = _enter(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms, local=False)
+            await _round_trip(conn, [_Step(_BEGIN[False]), *enter, _Step(_COMMIT)])
             yield Session(conn)
 
     async def run(
@@ -326,13 +318,15 @@ def _enter(
     timeout_ms: int,
     settings: Mapping[str, str] | None = None,
     longest_ms: int = MAX_TIMEOUT_MS,
+    local: bool = True,
 ) -> list[_Step]:
     """The clean-up of whatever the connection's last user left, the check for statements prepared by SQL (and
     READ ONLY for a read), then the workspace's search_path, the statement timeout (at most ``longest_ms``) and
-    ``settings`` (see _ENTER)."""
+    ``settings`` (see _ENTER), until the transaction ends (``local``) or the session does."""
     extra = list(settings.items()) if settings else []
-    enter = [workspace, str(min(max(timeout_ms, 1), longest_ms)), *(part for pair in extra for part in pair)]
-    return [_Step(_CLEAN_UP[read_only]), _Step(_enter_statement(len(extra)), enter, keep=True)]
+    timeout = str(max(min(timeout_ms, longest_ms), 1))
+    enter = [workspace, timeout, *(part for pair in extra for part in pair)]
+    return [_Step(_CLEAN_UP[read_only]), _Step(_enter_statement(len(extra), local=local), enter, keep=True)]
 
 
 @cache

@@ -64,7 +64,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import nullcontext
+from typing import Literal
 
 import psycopg
 from psycopg import sql
@@ -318,8 +318,8 @@ class Indexes:
             if narrow.oid != narrow_oid or index.dimension is None or narrow.form is None:  # changed meanwhile
                 return narrow.status
             try:
-                wider = await self._create_companion(
-                    workspace, index, index.dimension, narrow.form, metric, BACKGROUND_BUILD_TIMEOUT_MS, replacing=True
+                wider = await self._create_wider_companion(
+                    workspace, index, index.dimension, narrow.form, metric, BACKGROUND_BUILD_TIMEOUT_MS
                 )
             except QueryError as exc:
                 log.warning("the %s vector index of deeplake_index %r was not rebuilt: %s", metric, index.name, exc)
@@ -348,61 +348,40 @@ class Indexes:
         return None if found is None else int(found)
 
     async def _create_companion(
-        self,
-        workspace: str,
-        index: VectorIndex,
-        n: int,
-        form: Form,
-        metric: Metric,
-        timeout_ms: int,
-        *,
-        replacing: bool = False,
+        self, workspace: str, index: VectorIndex, n: int, form: Form, metric: Metric, timeout_ms: int
     ) -> int:
-        """Build the HNSW index in memory (maintenance_work_mem about twice the table, 64 MB to 2 GB), with
-        parallel workers, or serially when shared memory is short (e.g. Docker's 64 MB /dev/shm).
-
-        One ``replacing`` the companion (a wider graph for a table grown since) is built beside it with CREATE INDEX
-        CONCURRENTLY, so that writes to the table go on, under a name of its own (``…_<ef_construction>``), after
-        dropping what earlier attempts left (a failed concurrent build leaves an invalid index).
-        """
+        """Build the HNSW index in memory (see _size_the_build), with parallel workers, or serially when shared memory
+        is short (e.g. Docker's 64 MB /dev/shm)."""
         # The server's own statements, their time chosen here (a background build may take hours): not capped.
-        opened = (
-            self._executor.outside_transaction(workspace, timeout_ms=timeout_ms)
-            if replacing
-            else self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
-        )
-        set_config = _SET_CONFIG["session" if replacing else "transaction"]
-        table, table_name = sql.Identifier(index.schema, index.table), qualified(index.schema, index.table)
-        async with opened as session:
-            size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [table_name]))
-            memory = max(65536, min(2097152, 2 * size // 1024))
-            await session.execute(set_config, ["maintenance_work_mem", f"{memory}kB"])
-            rows = int(await session.value(sql.SQL("SELECT count(*) FROM {}").format(table)))
-            ef = ef_construction(rows)
-            name = _companion_name(index, metric, ef if replacing else None)
-            ddl = sql.SQL(
-                "CREATE INDEX {} {} ON {} USING hnsw (({}) deeplake_compat.{}) WITH (ef_construction = {})"
-            ).format(
-                sql.SQL("CONCURRENTLY" if replacing else "IF NOT EXISTS"),
-                sql.Identifier(name),
-                table,
-                sql.SQL(indexed_vector(quote_ident(index.column), int(n), form)),
-                sql.SQL(f"{vector_type(form)}_{metric}_ops"),
-                sql.Literal(ef),
-            )
-            if replacing:
-                await _drop_leftovers(session, index, metric, keep=index.companion(metric).oid)
+        building = self._executor.session(workspace, read_only=False, timeout_ms=timeout_ms, longest_ms=timeout_ms)
+        async with building as session:
+            ef = await _size_the_build(session, index, "transaction")
+            name = _companion_name(index, metric)
+            ddl = _companion_ddl(index, n, form, metric, name, ef, concurrently=False)
             try:
-                async with nullcontext() if replacing else session.conn.transaction():
+                async with session.conn.transaction():  # a savepoint: the transaction outlives a failed try
                     await session.execute(ddl)
             except psycopg.errors.InsufficientResources:
-                if replacing:  # the failed concurrent build left an invalid index
-                    await session.execute(_drop_index(index.schema, name))
-                await session.execute(set_config, ["max_parallel_maintenance_workers", "0"])
+                await _serially(session, ddl, "transaction")
+            return await _made(session, index, name)
+
+    async def _create_wider_companion(
+        self, workspace: str, index: VectorIndex, n: int, form: Form, metric: Metric, timeout_ms: int
+    ) -> int:
+        """Build a wider graph for a table grown since beside the companion, with CREATE INDEX CONCURRENTLY (writes to
+        the table go on), under a name of its own (``…_<ef_construction>``), after dropping what earlier attempts
+        left (a failed concurrent build leaves an invalid index)."""
+        async with self._executor.outside_transaction(workspace, timeout_ms=timeout_ms) as session:
+            ef = await _size_the_build(session, index, "session")
+            name = _companion_name(index, metric, ef)
+            ddl = _companion_ddl(index, n, form, metric, name, ef, concurrently=True)
+            await _drop_leftovers(session, index, metric, keep=index.companion(metric).oid)
+            try:
                 await session.execute(ddl)
-            companion = await session.value(b"SELECT to_regclass($1)::oid", [qualified(index.schema, name)])
-            await _analyze_if_new(session, index, table_name)
-        return int(companion)
+            except psycopg.errors.InsufficientResources:
+                await session.execute(_drop_index(index.schema, name))  # the invalid index the failed build left
+                await _serially(session, ddl, "session")
+            return await _made(session, index, name)
 
     async def _drop(self, workspace: str, index_oid: int) -> None:
         async with self._executor.session(workspace, read_only=False) as session:
@@ -422,10 +401,49 @@ async def _analyze_if_new(session: Session, index: VectorIndex, table: str) -> N
         await session.execute(sql.SQL("ANALYZE {} ({})").format(sql.Identifier(index.schema, index.table), names))
 
 
-_SET_CONFIG = {
+_Scope = Literal["transaction", "session"]
+_SET_CONFIG: dict[_Scope, bytes] = {
     "transaction": b"SELECT pg_catalog.set_config($1, $2, true)",
     "session": b"SELECT pg_catalog.set_config($1, $2, false)",  # outside a transaction
 }
+
+
+async def _size_the_build(session: Session, index: VectorIndex, scope: _Scope) -> int:
+    """Give the build memory for ``scope`` (maintenance_work_mem about twice the table, 64 MB to 2 GB) and return
+    the ef_construction for the table's rows."""
+    size = int(await session.value(b"SELECT pg_table_size($1::regclass)", [qualified(index.schema, index.table)]))
+    memory = max(65536, min(2097152, 2 * size // 1024))
+    await session.execute(_SET_CONFIG[scope], ["maintenance_work_mem", f"{memory}kB"])
+    count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(index.schema, index.table))
+    return ef_construction(int(await session.value(count)))
+
+
+def _companion_ddl(
+    index: VectorIndex, n: int, form: Form, metric: Metric, name: str, ef: int, *, concurrently: bool
+) -> sql.Composed:
+    return sql.SQL("CREATE INDEX {} {} ON {} USING hnsw (({}) deeplake_compat.{}) WITH (ef_construction = {})").format(
+        sql.SQL("CONCURRENTLY" if concurrently else "IF NOT EXISTS"),
+        sql.Identifier(name),
+        sql.Identifier(index.schema, index.table),
+        sql.SQL(indexed_vector(quote_ident(index.column), int(n), form)),
+        sql.SQL(f"{vector_type(form)}_{metric}_ops"),
+        sql.Literal(ef),
+    )
+
+
+async def _serially(session: Session, ddl: sql.Composed, scope: _Scope) -> None:
+    """Run the build again without parallel workers (their shared memory was short)."""
+    await session.execute(_SET_CONFIG[scope], ["max_parallel_maintenance_workers", "0"])
+    await session.execute(ddl)
+
+
+async def _made(session: Session, index: VectorIndex, name: str) -> int:
+    """The oid of the companion just built (the table analyzed if it never was)."""
+    companion = await session.value(b"SELECT to_regclass($1)::oid", [qualified(index.schema, name)])
+    await _analyze_if_new(session, index, qualified(index.schema, index.table))
+    return int(companion)
+
+
 # Indexes of the table named as companions of the index can be (see _companion_name) other than the one kept.
 _LEFTOVERS = sql.SQL("""
     SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
