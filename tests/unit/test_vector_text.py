@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from deeplake_mcp.guard import AccessMode, Policy
@@ -80,3 +83,35 @@ def test_lifts_pgvector_literals() -> None:
     assert lift("SELECT v <=> '[1]''x' FROM t", 0) is None  # '' continues the string
     assert lift("SELECT v <=> '[1, a]' FROM t", 0) is None
     assert is_vector_text("[1, 2]") and vector_shape("[0, 0]") == (2, True)
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    ["1,\u00a02", "\u0661", "1,\u20032", "1_0", "nan", "inf", "-infinity", "0x10", "1e5.5", "- 1", "1 2", "1,", ","],
+)
+def test_only_numbers_postgresql_reads_are_vectors(numbers: str) -> None:
+    """ASCII digits and white space only (PostgreSQL's scanner and array_in read no others); no words that
+    Python's ``float`` would read."""
+    assert not is_vector_text("{" + numbers + "}") and not is_vector_text("[" + numbers + "]")
+    assert lift(f"SELECT e <#> ARRAY[{numbers}] FROM t", 0) is None
+    assert lift(f"SELECT v <=> '[{numbers}]' FROM t", 0) is None
+
+
+_NUMBER = r"[ \t\n\r\f\v]*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[ \t\n\r\f\v]*"
+_GRAMMAR = re.compile(rf"\{{{_NUMBER}(?:,{_NUMBER})*\}}")
+
+
+def test_vector_text_is_exactly_the_grammar_of_plain_numbers() -> None:
+    """The character check and ``float`` together accept what the grammar accepts, nothing more."""
+    pieces = ["1", "23", ".", "5", "e", "E", "-", "+", ",", " ", "\t", "0", "e-", "E+", ".5", "7."]
+    rng = random.Random(13)
+    for _ in range(5000):
+        text = "{" + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) + "}"
+        assert is_vector_text(text) == (_GRAMMAR.fullmatch(text) is not None), text
+
+
+def test_long_vector_texts_are_checked_in_full() -> None:
+    """Past the length whose answers are remembered, every check reads the whole text."""
+    numbers = ",".join(["-1.5e-3"] * 20_000)
+    assert is_vector_text("{" + numbers + "}") and is_vector_text("{" + numbers + "}")
+    assert not is_vector_text("{" + numbers + ",x}") and not is_vector_text("[" + numbers + ",]")
