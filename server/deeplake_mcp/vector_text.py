@@ -50,8 +50,9 @@ def lift(sql: str, params: int) -> Lifted | None:
     done = 0
     for opening in _OPENING.finditer(sql):
         operator, space, array = opening.groups()
-        close = sql.find("]", opening.end())
-        if opening.start() < done or close < 0:
+        run = _NUMBER_CHARACTERS.match(sql, opening.end())  # up to the first character no number has
+        close = run.end() if run is not None else opening.end()
+        if opening.start() < done or sql[close : close + 1] != "]":
             continue
         numbers = sql[opening.end() : close]
         if array is not None:

@@ -115,3 +115,11 @@ def test_long_vector_texts_are_checked_in_full() -> None:
     numbers = ",".join(["-1.5e-3"] * 20_000)
     assert is_vector_text("{" + numbers + "}") and is_vector_text("{" + numbers + "}")
     assert not is_vector_text("{" + numbers + ",x}") and not is_vector_text("[" + numbers + ",]")
+
+
+def test_unclosed_openings_are_passed_over() -> None:
+    """Each opening reads on only as far as numbers go: many that never close, then one that does."""
+    sql = "SELECT e <#> ARRAY[1, 2 " * 2000 + "FROM t ORDER BY e <=> ARRAY[3, 4] LIMIT 1"
+    lifted = lift(sql, 0)
+    assert lifted is not None and lifted.vectors == ["{3, 4}"]
+    assert lifted.text.endswith("ORDER BY e <=> ($1::float4[]) LIMIT 1")
