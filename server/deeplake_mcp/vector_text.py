@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pglast.parser import ParseError, scan
@@ -33,6 +34,7 @@ _BRACKETS = ("{}", "[]")
 _NONZERO = re.compile(r"(?:^|[{,\s])[-+]?0*\.?0*[1-9]")  # a number whose digits before any exponent are not all 0
 _REMEMBERED: LRUCache[str, bool] = LRUCache(16)
 _REMEMBERED_LONGEST = 64 * 1024  # characters: a 4 000-dimension vector fits
+_SLICE = 64 * 1024  # characters split at once
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,16 @@ def _plain_numbers(text: str) -> bool:
     if _NUMBER_CHARACTERS.fullmatch(text) is None:
         return False
     try:
-        deque(map(float, text.split(",")), maxlen=0)  # read each, keep none
+        deque(map(float, _parts(text)), maxlen=0)  # read each, keep none
     except ValueError:
         return False
     return True
+
+
+def _parts(text: str) -> Iterator[str]:
+    """The comma-separated parts of ``text``, split a slice at a time (a long text is never split whole)."""
+    start = 0
+    while (cut := text.find(",", start + _SLICE)) >= 0:
+        yield from text[start:cut].split(",")
+        start = cut + 1
+    yield from text[start:].split(",")

@@ -123,3 +123,12 @@ def test_unclosed_openings_are_passed_over() -> None:
     lifted = lift(sql, 0)
     assert lifted is not None and lifted.vectors == ["{3, 4}"]
     assert lifted.text.endswith("ORDER BY e <=> ($1::float4[]) LIMIT 1")
+
+
+@pytest.mark.parametrize("at", [0, 1, 9_000, 65_530, 65_536, 65_540, 131_075, 179_990])
+def test_a_long_vector_text_is_read_in_slices_without_losing_a_part(at: int) -> None:
+    """An empty part anywhere, at a slice's edge too, makes the text no vector; without it, it is one."""
+    numbers = ",".join(["-1.5e-3"] * 22_500)  # 179 999 characters
+    cut = numbers.index(",", at) if at else 0
+    assert is_vector_text("{" + numbers + "}")
+    assert not is_vector_text("{" + numbers[:cut] + "," + numbers[cut:] + "}")
