@@ -12,9 +12,11 @@ neighbourhoods; random vectors have none), in a fresh data directory:
    on the COPY table;
 3. **search**: ``--queries`` new samples of the mixture, k = 10: ``semantic_search`` with ``vector=``
    (the tool), and the same ranking in raw SQL through psycopg on the reference index (``hnsw.ef_search``
-   = the server's base value), in turn (who goes first alternating), after one untimed pass of every query
-   through both; p50/p99 latency and recall@10 against numpy's exact top 10. At a million rows neither index
-   fits PostgreSQL's page cache (an eighth of the RAM, at most 2 GB), so a search's latency is mostly pages read.
+   = the server's base value), and the SDK's no-op tool (``noop_server.py``, over stdio too) with the
+   same arguments: raw plus that call is the tool's floor. In turn (who goes first rotating), after one
+   untimed pass of every query through each; p50/p99 latency and recall@10 against numpy's exact top 10.
+   At a million rows neither index fits PostgreSQL's page cache (an eighth of the RAM, at most 2 GB), so a
+   search's latency is mostly pages read.
 
 Memory must be bounded by the batch size, not the table size: the target compares the server's peak
 RSS over the whole load with its peak during the first tenth of the batches (≤ 1.2×).
@@ -35,6 +37,7 @@ import numpy as np
 import psycopg
 from _common import (
     DIM,
+    NOOP_CMD,
     SERVER_CMD,
     Json,
     RssSampler,
@@ -142,11 +145,12 @@ def timed_sql(conn: psycopg.Connection[Any], *statements: str) -> float:
 
 
 async def search(
-    client: Client, conn: psycopg.Connection[Any], queries: np.ndarray, truth: list[set[int]]
+    client: Client, noop: Client, conn: psycopg.Connection[Any], queries: np.ndarray, truth: list[set[int]]
 ) -> dict[str, Json]:
-    """Latencies (ms) and recall@10 of the tool and of raw pgvector, query by query in turn."""
+    """Latencies (ms) and recall@10 of the tool and of raw pgvector, and the latency of the no-op tool's call
+    with the same arguments, query by query in turn."""
     conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}".encode())
-    found: dict[str, Json] = {"ours": {"ms": [], "recall": []}, "pgvector": {"ms": [], "recall": []}}
+    found: dict[str, Json] = {name: {"ms": [], "recall": []} for name in ("ours", "pgvector", "noop")}
 
     async def ours(q: list[float]) -> list[int]:
         result = await call(client, "semantic_search", {"table": "t", "vector": q, "k": K, "columns": ["id"]})
@@ -155,13 +159,17 @@ async def search(
     async def raw(q: list[float]) -> list[int]:
         return [int(row[0]) for row in conn.execute(REFERENCE_SEARCH, [str(q)]).fetchall()]
 
-    ways = [("ours", ours), ("pgvector", raw)]
+    async def nothing(q: list[float]) -> list[int]:
+        await call(noop, "noop", {"table": "t", "vector": q, "k": K, "columns": ["id"]})
+        return []
+
+    ways = [("ours", ours), ("pgvector", raw), ("noop", nothing)]
     listed = queries.tolist()
     for q in listed:  # a warm-up pass: both indexes as cached as PostgreSQL's page cache can keep them
         for _, way in ways:
             await way(q)
     for i, q in enumerate(listed):
-        for name, way in ways if i % 2 else ways[::-1]:  # who goes first alternates
+        for name, way in ways[i % 3 :] + ways[: i % 3]:  # who goes first rotates
             began = time.perf_counter()
             ids = await way(q)
             if i >= 10:
@@ -206,7 +214,8 @@ async def run(data_dir: Path, rows: int, batch: int, n_queries: int) -> Json:
             )
             queries = mixture.sample(n_queries + 10, seed=1)
             print("load: search", flush=True)
-            found = await search(client, conn, queries, exact_top(data, queries))
+            async with stdio_session(NOOP_CMD) as (noop, _):
+                found = await search(client, noop, conn, queries, exact_top(data, queries))
     tenth = max(1, len(loaded["calls"]) // 10)
     first_tenth_end = loaded["progress"][tenth - 1][0]
     return {
@@ -231,7 +240,7 @@ def main() -> None:
     opts = cli.parse_args()
     with temp_data_dir("load") as data_dir:
         r = asyncio.run(run(data_dir, opts.rows, opts.batch, opts.queries))
-    ours, ref = r["search"]["ours"], r["search"]["pgvector"]
+    ours, ref, noop = r["search"]["ours"], r["search"]["pgvector"], r["search"]["noop"]
     size = f"{opts.rows} × 384"
     measures = [
         measure(
@@ -263,6 +272,14 @@ def main() -> None:
             reference="raw pgvector HNSW via psycopg",
             reference_value=p50(ref["ms"]),
             goal=target("ratio", "<=", 1.5),
+        ),
+        measure(
+            f"semantic_search p50, {size}, against its floor (raw + a no-op tool call over stdio, "
+            f"{p50(noop['ms']):.2f} ms)",
+            p50(ours["ms"]),
+            "ms",
+            reference="raw pgvector HNSW via psycopg + no-op tool over stdio",
+            reference_value=p50(ref["ms"]) + p50(noop["ms"]),
         ),
         measure(
             f"semantic_search p99, {size}",
