@@ -10,9 +10,8 @@ when one is not (the literal was inside a string or a comment), nothing is lifte
 
 Plain numbers are what PostgreSQL reads in an array or a vector: decimal digits with an optional sign,
 point and exponent, ASCII white space around each. Telling them costs a character check and ``float`` per
-number (a regular expression of the grammar took three times as long: 0.13 ms for 384 numbers); the
-answer for a vector text is remembered for a while, as the same text is checked again on its way to
-PostgreSQL.
+number (30–35 µs for 384 numbers; a regular expression of the grammar took twice that); the answer for a
+vector text is remembered for a while, as the same text is checked again on its way to PostgreSQL.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ def lift(sql: str, params: int) -> Lifted | None:
         operator, space, array = opening.groups()
         run = _NUMBER_CHARACTERS.match(sql, opening.end())  # up to the first character no number has
         close = run.end() if run is not None else opening.end()
-        if opening.start() < done or sql[close : close + 1] != "]":
+        if sql[close : close + 1] != "]":
             continue
         numbers = sql[opening.end() : close]
         if array is not None:
