@@ -17,7 +17,8 @@ import pytest
 
 from deeplake_mcp.local import LocalBackend
 from deeplake_mcp.local._backend import _QUERY_OPTIONS
-from deeplake_mcp.local._executor import Executor, open_pool
+from deeplake_mcp.local._errors import QueryError
+from deeplake_mcp.local._executor import _KEPT_PER_CONNECTION, Executor, open_pool
 from local_api_helpers import run
 
 pytestmark = pytest.mark.anyio
@@ -114,6 +115,43 @@ async def test_a_statement_prepared_by_sql_never_stands_in_for_the_workspace_set
     swap = f"DO $$ BEGIN EXECUTE 'DEALLOCATE {set_up}'; EXECUTE 'PREPARE {set_up} (text, text) AS {replaced}'; END $$"
     await write(one_session, items, swap)  # in one statement: the set-up of the call itself is still the server's
     assert await read(one_session, items, READ, [1]) == [[1, "one"]]
+
+
+def numbered_reads(count: int) -> list[str]:
+    return [f"SELECT id, label FROM items WHERE id <= $1 AND {n} = {n} ORDER BY id" for n in range(count)]
+
+
+async def test_past_its_share_a_connection_keeps_the_statements_used_last(one_session: Executor, items: str) -> None:
+    """Every read sent twice is kept; past the connection's share, the one used longest ago is closed (gone
+    from the session, not only forgotten), and one closed is made again when it is sent again."""
+    reads = numbered_reads(_KEPT_PER_CONNECTION + 8)
+    for sql in reads:
+        for _ in range(2):
+            assert await read(one_session, items, sql, [2]) == [[1, "one"], [2, "two"]]
+    held = await kept(one_session, items)
+    assert len(held) <= _KEPT_PER_CONNECTION
+    assert all(sql in held for sql in reads[-8:]) and not any(sql in held for sql in reads[:8])
+    for _ in range(2):
+        assert await read(one_session, items, reads[0], [3]) == [[1, "one"], [2, "two"], [3, "three"]]
+    held = await kept(one_session, items)
+    assert reads[0] in held and len(held) <= _KEPT_PER_CONNECTION
+
+
+async def test_a_round_trip_that_fails_closes_nothing_it_meant_to(one_session: Executor, items: str) -> None:
+    """A new statement to keep at a full connection closes the oldest in the same round trip; when an earlier
+    statement fails, PostgreSQL skips the close, and the oldest stays kept under its one name."""
+    reads = numbered_reads(_KEPT_PER_CONNECTION - 1)  # with the workspace set-up: the connection's share
+    for sql in reads:
+        for _ in range(2):
+            await read(one_session, items, sql, [1])
+    newcomer = "SELECT label FROM items WHERE id = $1"
+    await read(one_session, items, newcomer, [1])  # seen once: kept when sent again
+    with pytest.raises(QueryError, match="division by zero"):
+        await one_session.run(items, [("SELECT 1 / 0", []), (newcomer, [1])], read_only=True)
+    for _ in range(2):
+        assert await read(one_session, items, reads[0], [2]) == [[1, "one"], [2, "two"]]
+    same_text = "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1"
+    assert await read(one_session, items, same_text, [reads[0]]) == [[1]]
 
 
 async def test_a_kept_statement_dropped_in_the_session_is_made_again(one_session: Executor, items: str) -> None:

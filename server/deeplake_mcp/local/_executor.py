@@ -16,8 +16,9 @@ the query role cannot change in the first place.
 Prepared statements stay because the server keeps its own: a statement it sees a second time (the
 workspace set-up, a search sent again with another vector) is prepared with the protocol on the connection
 and from then on only bound and run, which saves PostgreSQL its parsing and planning (a quarter of a
-millisecond for a vector search). Of a call's own statements only reads are kept (at most 100 per
-connection, none longer than 8 KB); the set-up is kept for every transaction. PostgreSQL may plan a kept
+millisecond for a vector search). Of a call's own statements only reads are kept (at most 64 per
+connection, the one used longest ago closed to make room for another, in the same round trip; none longer
+than 8 KB); the set-up is kept for every transaction. PostgreSQL may plan a kept
 statement once for all values; callers ask for a plan per call where a param feeds every row
 (``PLANNED_PER_CALL``). A statement prepared by SQL (``PREPARE``, refused by the guard, but possible below
 it) could stand in for one of the server's under its name, so every transaction checks, at the end of its
@@ -108,7 +109,7 @@ _SQL_PREPARED = "DL409"  # deeplake_compat.reset_session's SQLSTATE
 # A kept statement that cannot run as it was: gone (26000), or a table changed under it so that its rows would
 # change shape (0A000).
 _STALE = ("26000", "0A000")
-_KEPT_PER_CONNECTION = 100
+_KEPT_PER_CONNECTION = 64  # the least recently used is closed to make room for another
 _KEPT_LONGEST = 8192  # bytes of text: longer statements are seldom sent twice, and would crowd the caches
 _IN_TRANSACTION = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
 _COPY = (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH)
@@ -365,7 +366,8 @@ class _StaleSession(Exception):
 
 
 class _Command(NamedTuple):
-    """A statement and its params as libpq sends them; a kept one by its name (``new``: prepared first)."""
+    """A statement and its params as libpq sends them; a kept one by its name (``new``: prepared first, after
+    closing the kept statement it takes the place of, if any)."""
 
     query: bytes
     values: Sequence[Buffer | None] | None
@@ -373,12 +375,13 @@ class _Command(NamedTuple):
     formats: Sequence[pq.Format] | None
     name: bytes | None = None
     new: bool = False
+    replaces: tuple[_Key, bytes] | None = None
 
 
 async def _send(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> list[pq.abc.PGresult]:
     adapters = Transformer(conn)
     kept = _KEPT.setdefault(conn, {})
-    commands = [_command(step, adapters, kept) for step in steps]
+    commands = _making_room([_command(step, adapters, kept) for step in steps], kept)
     pgconn = conn.pgconn
     async with conn.lock:
         pgconn.enter_pipeline_mode()
@@ -389,6 +392,9 @@ async def _send(conn: AsyncConnection[Any], steps: Sequence[_Step]) -> list[pq.a
     results: list[pq.abc.PGresult] = []
     failed: tuple[pq.abc.PGresult, _Command] | None = None
     for command in commands:
+        if command.replaces is not None and next(received).status != pq.ExecStatus.COMMAND_OK:
+            key, name = command.replaces  # not closed (the round trip failed before it): still kept
+            kept[key] = name
         if command.new:
             made = next(received)
             if made.status == pq.ExecStatus.COMMAND_OK and command.name is not None:
@@ -424,19 +430,35 @@ def _command(step: _Step, adapters: Adapting, kept: dict[_Key, bytes]) -> _Comma
     if not step.keep or len(query) > _KEPT_LONGEST:
         return _Command(query, values, types, formats)
     key = (query, tuple(types or ()))
-    name = kept.get(key)
+    name = kept.pop(key, None)
     if name is not None:
+        kept[key] = name  # the most recently used last
         return _Command(query, values, types, formats, name)
-    if key in _SEEN and len(kept) < _KEPT_PER_CONNECTION:
-        return _Command(query, values, types, formats, b"dl_%d" % next(_NAMES), new=True)
-    _SEEN.put(key, True)
-    return _Command(query, values, types, formats)
+    if key not in _SEEN:
+        _SEEN.put(key, True)
+        return _Command(query, values, types, formats)
+    return _Command(query, values, types, formats, b"dl_%d" % next(_NAMES), new=True)
+
+
+def _making_room(commands: list[_Command], kept: dict[_Key, bytes]) -> list[_Command]:
+    """The commands, a new kept statement past the connection's share closing the one used longest ago first
+    (forgotten now; the statements of this round trip, just used, are the most recent)."""
+    room = _KEPT_PER_CONNECTION - len(kept)
+    for i, command in enumerate(commands):
+        if command.new and room > 0:
+            room -= 1
+        elif command.new:
+            key = next(iter(kept))
+            commands[i] = command._replace(replaces=(key, kept.pop(key)))
+    return commands
 
 
 def _exchange(pgconn: pq.abc.PGconn, commands: Sequence[_Command]) -> PQGen[Iterator[pq.abc.PGresult]]:
     """Queue the commands and a Sync, send them, and read every result up to the Sync (a new kept statement
-    has two: its preparation's, then its own)."""
-    for query, values, types, formats, name, new in commands:
+    has two or three: the close of the one it replaces, its preparation's, then its own)."""
+    for query, values, types, formats, name, new, replaces in commands:
+        if replaces is not None:
+            pgconn.send_close_prepared(replaces[1])  # closing a name the session no longer has is no error
         if name is None:
             pgconn.send_query_params(query, values, types, formats)
             continue
