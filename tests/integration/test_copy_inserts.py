@@ -284,3 +284,26 @@ async def test_many_rows_of_every_kind_round_trip(client: Client) -> None:
     nulls = payload(await client.call_tool("query", {"sql": f"SELECT count(*) FROM {table} WHERE v IS NULL"}))
     assert nulls["rows"] == [[250]]
     assert json.dumps(meta, ensure_ascii=False).count("ü") == 1
+
+
+async def test_inserts_follow_columns_another_server_adds_and_drops(data_dir: Path) -> None:
+    """One server's inserts keep the table's description between calls; a column another server (a process of
+    its own, here its own runtime) adds is there for the next insert, and one it drops is refused, not lost."""
+    table = unique("shared")
+    own = settings_for(data_dir, embedder="none")
+    other = settings_for(data_dir, embedder="none", access="destructive")
+    async with Client(build_server(own)) as ours, Client(build_server(other)) as theirs:
+        payload(await ours.call_tool("execute_sql", {"sql": f"CREATE TABLE {table} (id INT, v FLOAT4[])"}))
+        for i in range(2):  # the first gives v its dimension; the second leaves the description cached
+            payload(await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": i, "v": [1.0, 2.0]}]}))
+        payload(await theirs.call_tool("execute_sql", {"sql": f"ALTER TABLE {table} ADD COLUMN note TEXT"}))
+        added = [{"id": 2, "v": [3.0, 4.0], "note": "new column"}]
+        assert payload(await ours.call_tool("insert_rows", {"table": table, "rows": added}))["inserted"] == 1
+        payload(await theirs.call_tool("execute_sql", {"sql": f"ALTER TABLE {table} DROP COLUMN note"}))
+        dropped = await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": 3, "note": "gone"}]})
+        assert dropped.is_error and "rows[0:1] were not written" in error_text(dropped)
+        again = await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": 3, "note": "gone"}]})
+        assert again.is_error and "which" in error_text(again) and "does not have" in error_text(again)
+        payload(await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": 3, "v": [5.0, 6.0]}]}))
+        found = payload(await ours.call_tool("query", {"sql": f"SELECT id, v FROM {table} ORDER BY id"}))
+        assert found["rows"] == [[0, [1.0, 2.0]], [1, [1.0, 2.0]], [2, [3.0, 4.0]], [3, [5.0, 6.0]]]

@@ -17,7 +17,7 @@ from deeplake_mcp.memory import release_soon
 from deeplake_mcp.runtime import Runtime
 from deeplake_mcp.server_sql import VECTOR_TYPES
 from deeplake_mcp.tools._common import Ctx, Name, WorkspaceArg, known_names, runtime, tool_error
-from deeplake_mcp.tools.catalog import described, forget_schemas
+from deeplake_mcp.tools.catalog import describe, described, forget_schemas
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,6 +72,8 @@ async def insert_rows(
     if len(rows) > MAX_ROWS_PER_CALL:
         raise ToolError(f"{len(rows)} rows is more than {MAX_ROWS_PER_CALL} per call; split the insert.")
     desc = await described(rt, ws, table)
+    if _names_unknown_columns(desc, rows):
+        desc = await describe(rt, ws, table)  # a column added since the description was cached, else a mistake
     if embed:
         rows = await _with_embeddings(ctx, rt, desc, rows, embed)
     from deeplake_mcp.row_writers import writer_for  # NumPy loads with the first insert, not at start-up
@@ -100,7 +102,8 @@ async def insert_rows(
             done = written + len(rows) * len(embed or {})
             await ctx.report_progress(done, _work(rows, embed), f"inserted {written} of {len(rows)} rows")
     finally:
-        forget_schemas(rt, ws, table)
+        if written < len(rows) or embed or _first_vectors(desc, checked):
+            forget_schemas(rt, ws, table)  # the description may have changed: kept otherwise, for the next call
         if len(rows) >= RELEASE_AFTER_ROWS:
             release_soon()
     if embed and rt.embedder is not None:
@@ -210,6 +213,17 @@ def plan_chunks(
     if start < len(sizes):
         chunks.append((start, len(sizes)))
     return chunks
+
+
+def _names_unknown_columns(desc: TableDescription, rows: list[dict[str, Any]]) -> bool:
+    known = {c.name for c in desc.columns}
+    return any(key not in known for row in rows if isinstance(row, dict) for key in row)
+
+
+def _first_vectors(desc: TableDescription, rows: Rows) -> bool:
+    """Whether ``rows`` give a vector column of no known dimension its first vectors (its dimension then shows)."""
+    unknown = {c.name for c in desc.columns if c.vector_dimension is None}
+    return not unknown.isdisjoint(rows.vectors)
 
 
 def _columns_of(desc: TableDescription, rows: list[dict[str, Any]]) -> list[str]:
