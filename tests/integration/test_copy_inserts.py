@@ -307,3 +307,19 @@ async def test_inserts_follow_columns_another_server_adds_and_drops(data_dir: Pa
         payload(await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": 3, "v": [5.0, 6.0]}]}))
         found = payload(await ours.call_tool("query", {"sql": f"SELECT id, v FROM {table} ORDER BY id"}))
         assert found["rows"] == [[0, [1.0, 2.0]], [1, [1.0, 2.0]], [2, [3.0, 4.0]], [3, [5.0, 6.0]]]
+
+
+async def test_an_insert_embeds_into_a_column_another_server_adds(data_dir: Path) -> None:
+    """The vector column `embed` names is looked for in a fresh description when the kept one lacks it."""
+    table = unique("embedded")
+    async with (
+        Client(build_server(settings_for(data_dir))) as ours,
+        Client(build_server(settings_for(data_dir, embedder="none", access="destructive"))) as theirs,
+    ):
+        payload(await ours.call_tool("execute_sql", {"sql": f"CREATE TABLE {table} (id INT, body TEXT)"}))
+        payload(await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": 1, "body": "kept"}]}))
+        payload(await theirs.call_tool("execute_sql", {"sql": f"ALTER TABLE {table} ADD COLUMN e FLOAT4[]"}))
+        rows = [{"id": 2, "body": "a sentence to embed"}]
+        payload(await ours.call_tool("insert_rows", {"table": table, "rows": rows, "embed": {"e": "body"}}))
+        found = payload(await ours.call_tool("query", {"sql": f"SELECT id, cardinality(e) FROM {table} ORDER BY id"}))
+        assert found["rows"] == [[1, None], [2, 384]]

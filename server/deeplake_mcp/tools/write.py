@@ -72,7 +72,7 @@ async def insert_rows(
     if len(rows) > MAX_ROWS_PER_CALL:
         raise ToolError(f"{len(rows)} rows is more than {MAX_ROWS_PER_CALL} per call; split the insert.")
     desc = await described(rt, ws, table)
-    if _names_unknown_columns(desc, rows):
+    if _names_unknown_columns(desc, rows, embed):
         desc = await describe(rt, ws, table)  # a column added since the description was cached, else a mistake
     if embed:
         rows = await _with_embeddings(ctx, rt, desc, rows, embed)
@@ -215,9 +215,12 @@ def plan_chunks(
     return chunks
 
 
-def _names_unknown_columns(desc: TableDescription, rows: list[dict[str, Any]]) -> bool:
+def _names_unknown_columns(desc: TableDescription, rows: list[dict[str, Any]], embed: dict[str, str] | None) -> bool:
     known = {c.name for c in desc.columns}
-    return any(key not in known for row in rows if isinstance(row, dict) for key in row)
+    named = [*(embed or {}).keys(), *(embed or {}).values()]
+    return any(name not in known for name in named) or any(
+        key not in known for row in rows if isinstance(row, dict) for key in row
+    )
 
 
 def _first_vectors(desc: TableDescription, rows: Rows) -> bool:
