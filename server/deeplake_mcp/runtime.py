@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import anyio
 import httpx
@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deeplake_mcp.audit import AuditedClient, AuditedTensorDB, Trail, open_trail
 from deeplake_mcp.cache import TTLCache
-from deeplake_mcp.deeplake import DeepLakeClient, QueryHandler, TensorDBClient, Timeouts
+from deeplake_mcp.deeplake import CopyHandler, DeepLakeClient, QueryHandler, TensorDBClient, Timeouts
 from deeplake_mcp.descriptions import TableDescription
 from deeplake_mcp.embeddings import Embedder, create_embedder
 from deeplake_mcp.guard import Policy
@@ -83,19 +83,18 @@ async def open_runtime(
     backend = settings.effective_backend
     async with AsyncExitStack() as stack:
         if backend == "local":
-            app: ASGIApp
-            handler: QueryHandler
+            api: _LocalAPI
             if start_in_background:
                 local = _Deferred()
                 tasks = await stack.enter_async_context(anyio.create_task_group())
                 stack.callback(tasks.cancel_scope.cancel)  # on the way out, first let go of the backend
                 tasks.start_soon(_hold_open, settings, local)
-                app, handler = local.app, local.query
+                api = _LocalAPI(local.app, local.query, local.copy)
             else:
-                app, handler = await stack.enter_async_context(_local_api(settings))
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+                api = await stack.enter_async_context(_local_api(settings))
+            transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
             common: dict[str, Any] = {"transport": transport, "timeouts": timeouts}
-            queries = {"query_handler": handler}
+            queries = {"query_handler": api.query, "copy_handler": api.copy}
             api_url = tensordb_url = LOCAL_API_URL
         else:
             assert settings.api_key is not None
@@ -129,10 +128,18 @@ async def open_runtime(
         )
 
 
+class _LocalAPI(NamedTuple):
+    """The embedded API: its REST app, and its query and copy routes as functions (for the client in this process)."""
+
+    app: ASGIApp
+    query: QueryHandler
+    copy: CopyHandler
+
+
 @asynccontextmanager
-async def _local_api(settings: Settings) -> AsyncIterator[tuple[ASGIApp, QueryHandler]]:
-    """The embedded backend, open: its REST app and its in-process query route."""
-    from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
+async def _local_api(settings: Settings) -> AsyncIterator[_LocalAPI]:
+    """The embedded backend, open: its REST app and its in-process routes."""
+    from deeplake_mcp.local import LocalBackend, create_app, in_process_copies, in_process_queries
 
     local = LocalBackend(
         settings.data_dir,
@@ -140,29 +147,35 @@ async def _local_api(settings: Settings) -> AsyncIterator[tuple[ASGIApp, QueryHa
         postgres_admin_url=reveal(settings.postgres_admin_url),
     )
     async with local:
-        yield create_app(local), in_process_queries(local)
+        yield _LocalAPI(create_app(local), in_process_queries(local), in_process_copies(local))
 
 
 class _Deferred:
-    """The embedded backend's app and query route before it is open: each request waits until it is."""
+    """The embedded API before it is open: each request waits until it is."""
 
     def __init__(self) -> None:
         self.opened = anyio.Event()
-        self._api: tuple[ASGIApp, QueryHandler] | None = None
+        self._api: _LocalAPI | None = None
 
-    def open_with(self, app: ASGIApp, query: QueryHandler) -> None:
-        self._api = (app, query)
+    def open_with(self, api: _LocalAPI) -> None:
+        self._api = api
         self.opened.set()
 
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _open(self) -> _LocalAPI:
         await self.opened.wait()
         assert self._api is not None
-        await self._api[0](scope, receive, send)
+        return self._api
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (await self._open()).app(scope, receive, send)
 
     async def query(self, workspace: str, body: dict[str, Any], read_only: bool) -> tuple[int, Any]:
-        await self.opened.wait()
-        assert self._api is not None
-        return await self._api[1](workspace, body, read_only)
+        return await (await self._open()).query(workspace, body, read_only)
+
+    async def copy(
+        self, workspace: str, table: str, columns: Sequence[str], type_oids: Sequence[int], data: bytes
+    ) -> tuple[int, Any]:
+        return await (await self._open()).copy(workspace, table, columns, type_oids, data)
 
 
 async def _hold_open(settings: Settings, deferred: _Deferred) -> None:
@@ -172,16 +185,16 @@ async def _hold_open(settings: Settings, deferred: _Deferred) -> None:
     client's handshake and ``tools/list`` do not wait for it.
     """
     await anyio.to_thread.run_sync(importlib.import_module, "deeplake_mcp.local")
-    api = _local_api(settings)
+    opening = _local_api(settings)
     with anyio.CancelScope(shield=True):
-        app, query = await api.__aenter__()
+        api = await opening.__aenter__()
     try:
-        deferred.open_with(app, query)
+        deferred.open_with(api)
         log.info("the embedded backend is open (data in %s)", settings.data_dir)
         await anyio.sleep_forever()
     finally:
         with anyio.CancelScope(shield=True):
-            await api.__aexit__(None, None, None)
+            await opening.__aexit__(None, None, None)
 
 
 def _embedder(settings: Settings) -> Embedder | None:

@@ -20,6 +20,7 @@ from mcp import Client
 from deeplake_mcp.app import build_server
 from deeplake_mcp.copy_binary import CopyUnsupported, encode_rows
 from deeplake_mcp.deeplake import COPY_MEDIA_TYPE, DeepLakeError
+from deeplake_mcp.local import LocalBackend, in_process_copies
 from deeplake_mcp.row_writers import CopyWriter, InsertWriter, Rows
 from deeplake_mcp.runtime import Runtime, open_runtime
 from deeplake_mcp.vectors import vector_column
@@ -216,6 +217,31 @@ async def test_copy_route_refuses_streams_it_cannot_trust(local_client: httpx.As
     response = await copy(local_client, ws, "missing", {"id": 20}, good)
     assert response.status_code == 400 and "does not exist" in response.json()["error"]
     assert await query_rows(local_client, ws, "SELECT count(*) FROM counts") == [[0]]
+
+
+async def test_the_copy_route_in_process_answers_as_over_http(
+    local_backend: LocalBackend, local_client: httpx.AsyncClient, ws: str
+) -> None:
+    """The client in the server's own process calls the copy route as a function: same statuses, same errors."""
+    await run(local_client, ws, "CREATE TABLE pairs (id BIGINT, note TEXT)")
+    copy_in_process = in_process_copies(local_backend)
+    good = encode_rows([20, 25], [[1], ["a"]])
+    cases: list[tuple[str, dict[str, int], bytes]] = [
+        ("pairs", {"id": 23, "note": 25}, encode_rows([23, 25], [[1], ["a"]])),  # encoded as int4: 409
+        ("pairs", {"id": 20, "note": 25}, b"PGCOPY\n\xff\r\n\x00garbage"),
+        ("missing", {"id": 20}, good),
+        ("pairs", {"id": 20, "note": 25}, good),
+    ]
+    for table, columns, data in cases:
+        over_http = await copy(local_client, ws, table, columns, data)
+        status, answer = await copy_in_process(ws, table, list(columns), list(columns.values()), data)
+        assert (status, answer.get("code"), answer.get("error")) == (
+            over_http.status_code, over_http.json().get("code"), over_http.json().get("error"),
+        ), table  # fmt: skip
+    for columns, oids in [(["id", "id"], [20, 20]), ([], []), (["id", "note"], [20])]:
+        status, answer = await copy_in_process(ws, "pairs", columns, oids, good)
+        assert status == 400 and answer["code"] == "INVALID_REQUEST", answer
+    assert await query_rows(local_client, ws, "SELECT id, note FROM pairs") == [[1, "a"], [1, "a"]]
 
 
 # Through the tool

@@ -20,8 +20,8 @@ from deeplake_mcp.deeplake import (
     NotFoundError,
     Timeouts,
 )
-from deeplake_mcp.local import LocalBackend, create_app, in_process_queries
-from deeplake_mcp.runtime import _Deferred
+from deeplake_mcp.local import LocalBackend, create_app, in_process_copies, in_process_queries
+from deeplake_mcp.runtime import _Deferred, _LocalAPI
 
 pytestmark = pytest.mark.anyio
 
@@ -98,9 +98,13 @@ async def test_a_call_waits_until_the_backend_is_open(local_backend: LocalBacken
     deferred = _Deferred()
     answers: list[tuple[int, Any]] = []
     statuses: list[int] = []
+    copied: list[tuple[int, Any]] = []
 
     async def call() -> None:
         answers.append(await deferred.query(ws, {"query": "SELECT 1"}, True))
+
+    async def copy() -> None:
+        copied.append(await deferred.copy(ws, "nowhere", ["id"], [23], b""))
 
     async def request() -> None:
         transport = httpx.ASGITransport(app=deferred.app)
@@ -110,11 +114,15 @@ async def test_a_call_waits_until_the_backend_is_open(local_backend: LocalBacken
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(call)
         tasks.start_soon(request)
+        tasks.start_soon(copy)
         await anyio.sleep(0.05)
-        assert answers == [] and statuses == []
-        deferred.open_with(create_app(local_backend), in_process_queries(local_backend))
+        assert answers == [] and statuses == [] and copied == []
+        api = _LocalAPI(create_app(local_backend), in_process_queries(local_backend), in_process_copies(local_backend))
+        deferred.open_with(api)
     assert answers == [(200, {"columns": ["?column?"], "rows": [[1]], "row_count": 1})]
     assert statuses == [200]
+    [(status, answer)] = copied
+    assert status == 400 and "does not exist" in answer["error"]  # the backend's own answer: it was open
 
 
 async def test_a_call_gets_no_longer_than_the_client_waits(local_backend: LocalBackend, ws: str) -> None:

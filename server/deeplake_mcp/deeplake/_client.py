@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -21,6 +21,7 @@ from deeplake_mcp.deeplake._config import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUTS,
     READ_ONLY_HEADER,
+    CopyHandler,
     QueryHandler,
     RetryPolicy,
     Timeouts,
@@ -80,6 +81,8 @@ class DeepLakeClient:
     * **query_handler** - the query route of an API in this process (the embedded one), called
       directly instead of sending ``POST …/tables/query`` through ``transport``: the hottest call
       skips HTTP and JSON; its answers and errors are the same.
+    * **copy_handler** - likewise the embedded API's copy route (``POST …/tables/{table}/copy``), for
+      ``copy_rows``.
     """
 
     def __init__(
@@ -92,9 +95,11 @@ class DeepLakeClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retries: RetryPolicy = DEFAULT_RETRIES,
         query_handler: QueryHandler | None = None,
+        copy_handler: CopyHandler | None = None,
     ) -> None:
         self._api_key = api_key
         self._query_handler = query_handler
+        self._copy_handler = copy_handler
         self._timeouts = timeouts
         self._retries = retries
         self.org_id = org_id or _org_id_from_token(api_key)
@@ -290,16 +295,7 @@ class DeepLakeClient:
         if timeout_ms is not None:
             wait = max(wait, timeout_ms / 1000 + 1)
         if self._query_handler is not None:
-            try:
-                async with asyncio.timeout(wait):  # the in-process API is asyncio's (psycopg); a third of anyio's cost
-                    status, body = await self._query_handler(workspace, payload, read_only)
-            except TimeoutError as exc:
-                raise DeepLakeTimeoutError(
-                    f"POST {path} got no answer from the embedded API in time; the statement may still have been "
-                    "carried out"
-                ) from exc
-            if status >= 400:
-                raise self._api_error(httpx.Response(status, json=body), "POST", path)
+            body = await self._in_process(self._query_handler(workspace, payload, read_only), path, wait)
             return self._parse(QueryResult, body)
         headers = _READ_ONLY if read_only else None
         body = await self._request("POST", path, json=payload, wait=wait, idempotent=read_only, headers=headers)
@@ -325,9 +321,13 @@ class DeepLakeClient:
         ``type_oids`` (the API refuses the stream if the table's types differ by then); the rows are
         written in one transaction.
         """
+        path = f"/workspaces/{_seg(workspace)}/tables/{_seg(table)}/copy"
+        if self._copy_handler is not None:
+            answer = self._copy_handler(workspace, table, columns, type_oids, data)
+            return self._parse(QueryResult, await self._in_process(answer, path, self._timeouts.upload)).row_count
         body = await self._request(
             "POST",
-            f"/workspaces/{_seg(workspace)}/tables/{_seg(table)}/copy",
+            path,
             content=data,
             params=[*(("column", c) for c in columns), *(("type", str(oid)) for oid in type_oids)],
             headers={"Content-Type": COPY_MEDIA_TYPE},
@@ -336,6 +336,20 @@ class DeepLakeClient:
         return self._parse(QueryResult, body or {}).row_count
 
     # -- plumbing -----------------------------------------------------------------------
+
+    async def _in_process(self, answer: Awaitable[tuple[int, Any]], path: str, wait: float) -> Any:
+        """The decoded answer of a route of the in-process API (``POST path``), or its error as over HTTP."""
+        try:
+            async with asyncio.timeout(wait):  # the in-process API is asyncio's (psycopg); a third of anyio's cost
+                status, body = await answer
+        except TimeoutError as exc:
+            raise DeepLakeTimeoutError(
+                f"POST {path} got no answer from the embedded API in time; the statement may still have been "
+                "carried out"
+            ) from exc
+        if status >= 400:
+            raise self._api_error(httpx.Response(status, json=body), "POST", path)
+        return body
 
     async def _request(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -48,3 +48,8 @@ READ ONLY transaction; the managed API ignores it."""
 QueryHandler: TypeAlias = Callable[[str, dict[str, Any], bool], Awaitable[tuple[int, Any]]]
 """The query route of an API in the same process, as a function: ``(workspace, body, read_only)`` to
 ``(status, decoded answer)``; a client given one calls it instead of sending ``POST …/tables/query``."""
+
+CopyHandler: TypeAlias = Callable[[str, str, Sequence[str], Sequence[int], bytes], Awaitable[tuple[int, Any]]]
+"""The copy route of the embedded API in the same process, as a function: ``(workspace, table, columns,
+type_oids, data)`` to ``(status, decoded answer)``; a client given one calls it instead of sending
+``POST …/tables/{table}/copy``."""

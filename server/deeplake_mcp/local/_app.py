@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deeplake_mcp.asgi_security import BearerAuth, BodyLimit, HostCheck
-from deeplake_mcp.deeplake import COPY_MEDIA_TYPE, READ_ONLY_HEADER, QueryHandler
+from deeplake_mcp.deeplake import COPY_MEDIA_TYPE, READ_ONLY_HEADER, CopyHandler, QueryHandler
 from deeplake_mcp.guard import StatementClass, classify
 
 from ._backend import LocalBackend
@@ -55,13 +55,14 @@ from ._errors import InvalidRequest, LocalAPIError, Unavailable, envelope, error
 from ._executor import DEFAULT_TIMEOUT_MS, QueryResult
 from ._tensordb import tql_query
 
-__all__ = ["Exposure", "create_app", "in_process_queries", "run_query"]
+__all__ = ["Exposure", "create_app", "in_process_copies", "in_process_queries", "run_query"]
 
 log = logging.getLogger(__name__)
 
 _MAX_UPLOAD_FIELDS = 10
 _PUBLIC_PATHS = frozenset({"/health", "/ready"})
 _HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_NAME_THE_TYPES = "give the type OID the stream encodes for each column, in order: ?type=25&type=1021"
 
 
 @dataclass(frozen=True)
@@ -294,14 +295,20 @@ def in_process_queries(backend: LocalBackend) -> QueryHandler:
     """The query route as a function, for a client in the same process: no HTTP, no JSON, the same answers."""
 
     async def handle(workspace: str, body: dict[str, Any], read_only: bool) -> tuple[int, Any]:
-        try:
-            return 200, await run_query(backend, workspace, body, says_read_only=read_only)
-        except LocalAPIError as exc:
-            return exc.status_code, exc.envelope()
-        except Exception as exc:  # a bug: logged, answered as the app answers one
-            return 500, _internal_error(f"POST /workspaces/{workspace}/tables/query", exc)
+        answer = run_query(backend, workspace, body, says_read_only=read_only)
+        return await _answered(answer, f"POST /workspaces/{workspace}/tables/query")
 
     return handle
+
+
+async def _answered(work: Awaitable[QueryResult], call: str) -> tuple[int, Any]:
+    """A route's status and answer, called in-process: its errors answered as the app answers them."""
+    try:
+        return 200, await work
+    except LocalAPIError as exc:
+        return exc.status_code, exc.envelope()
+    except Exception as exc:  # a bug: logged, answered as the app answers one
+        return 500, _internal_error(call, exc)
 
 
 async def query_batch(request: Request) -> Response:
@@ -320,20 +327,51 @@ async def query_batch(request: Request) -> Response:
 async def copy_rows(request: Request) -> Response:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != COPY_MEDIA_TYPE:
         raise InvalidRequest(f"the body must be a PostgreSQL binary COPY stream (Content-Type: {COPY_MEDIA_TYPE})")
-    columns = request.query_params.getlist("column")
     types = request.query_params.getlist("type")
-    if not columns or len(set(columns)) != len(columns) or not all(columns):
-        raise InvalidRequest("name each column of the stream once, in order: ?column=a&column=b")
-    if len(types) != len(columns) or not all(oid.isdigit() for oid in types):
-        raise InvalidRequest("give the type OID the stream encodes for each column, in order: ?type=25&type=1021")
-    row_count = await _backend(request).copy_rows(
+    if not all(oid.isdigit() for oid in types):
+        raise InvalidRequest(_NAME_THE_TYPES)
+    answer = await run_copy(
+        _backend(request),
         request.path_params["workspace"],
         request.path_params["table"],
-        dict(zip(columns, map(int, types), strict=True)),
+        request.query_params.getlist("column"),
+        list(map(int, types)),
         await request.body(),
         read_only=_says_read_only(request),
     )
-    return JSONResponse({"columns": [], "rows": [], "row_count": row_count})
+    return JSONResponse(answer)
+
+
+async def run_copy(
+    backend: LocalBackend,
+    workspace: str,
+    table: str,
+    columns: Sequence[str],
+    type_oids: Sequence[int],
+    data: bytes,
+    *,
+    read_only: bool = False,
+) -> QueryResult:
+    """What `POST /workspaces/{workspace}/tables/{table}/copy` does with its stream, columns and type OIDs."""
+    if not columns or len(set(columns)) != len(columns) or not all(columns):
+        raise InvalidRequest("name each column of the stream once, in order: ?column=a&column=b")
+    if len(type_oids) != len(columns):
+        raise InvalidRequest(_NAME_THE_TYPES)
+    columns_types = dict(zip(columns, type_oids, strict=True))
+    row_count = await backend.copy_rows(workspace, table, columns_types, data, read_only=read_only)
+    return QueryResult(columns=[], rows=[], row_count=row_count)
+
+
+def in_process_copies(backend: LocalBackend) -> CopyHandler:
+    """The copy route as a function, for a client in the same process: no HTTP, the same answers."""
+
+    async def handle(
+        workspace: str, table: str, columns: Sequence[str], type_oids: Sequence[int], data: bytes
+    ) -> tuple[int, Any]:
+        path = f"POST /workspaces/{workspace}/tables/{table}/copy"
+        return await _answered(run_copy(backend, workspace, table, columns, type_oids, data), path)
+
+    return handle
 
 
 # Request parsing
