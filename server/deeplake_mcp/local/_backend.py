@@ -199,8 +199,8 @@ class LocalBackend:
         target = sql.Identifier(workspace, table)
         names = sql.SQL(", ").join(map(sql.Identifier, columns))
         executor = self._open()[3]
-        async with executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms) as session:
-            await session.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(target))
+        lock = sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(target)
+        async with executor.session(workspace, read_only=read_only, timeout_ms=timeout_ms, first=lock) as session:
             found = dict(await session.rows(_COLUMN_TYPES, [qualified(workspace, table)]))
             changed = [name for name, oid in columns.items() if found.get(name) != oid]
             if changed:

@@ -234,16 +234,24 @@ class Executor:
 
     @asynccontextmanager
     async def session(
-        self, workspace: str, *, read_only: bool, timeout_ms: int = DEFAULT_TIMEOUT_MS, longest_ms: int = MAX_TIMEOUT_MS
+        self,
+        workspace: str,
+        *,
+        read_only: bool,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        longest_ms: int = MAX_TIMEOUT_MS,
+        first: Statement | None = None,
     ) -> AsyncIterator[Session]:
         """A transaction in ``workspace``; NotFound if it does not exist, PostgreSQL's errors as QueryError.
 
         Its statement timeout is ``timeout_ms``, at most ``longest_ms`` (a longer cap is for the server's own
-        index builds, never for a request's statements).
+        index builds, never for a request's statements). ``first`` (a statement without rows, e.g. a LOCK) runs
+        in the round trip that opens it.
         """
         async with self._transaction() as conn:
             enter = _enter(workspace, read_only=read_only, timeout_ms=timeout_ms, longest_ms=longest_ms)
-            await _round_trip(conn, [_Step(_BEGIN[read_only]), *enter])
+            then = [_Step(first)] if first is not None else []
+            await _round_trip(conn, [_Step(_BEGIN[read_only]), *enter, *then])
             session = Session(conn)
             yield session
             await session.execute(_COMMIT)
