@@ -216,11 +216,10 @@ def plan_chunks(
 
 
 def _names_unknown_columns(desc: TableDescription, rows: list[dict[str, Any]], embed: dict[str, str] | None) -> bool:
-    known = {c.name for c in desc.columns}
-    named = [*(embed or {}).keys(), *(embed or {}).values()]
-    return any(name not in known for name in named) or any(
-        key not in known for row in rows if isinstance(row, dict) for key in row
-    )
+    """Whether the rows (or ``embed``) name a column ``desc`` lacks: one set union, in C, over every row."""
+    embedding = embed or {}
+    named = set().union(*(row for row in rows if isinstance(row, dict)), embedding.keys(), embedding.values())
+    return not named <= {c.name for c in desc.columns}
 
 
 def _first_vectors(desc: TableDescription, rows: Rows) -> bool:
