@@ -53,6 +53,20 @@ async def victim(data_dir: Path) -> str:
     return table
 
 
+def through_lifted_vectors(victim: str, file: Path) -> list[str]:
+    """Statements whose inline query vectors the `query` tool lifts into params before the guard and the API
+    see them, carrying a second statement, a write or a program after or around the literal."""
+    literal, text = "ARRAY[1, 0, 0, 0.5]", "'[1, 0, 0, 0.5]'"
+    return [
+        f"SELECT id FROM {victim} ORDER BY v <#> {literal} DESC LIMIT 1; DELETE FROM {victim}",
+        f"SELECT id FROM {victim} ORDER BY v <=> {text}::vector LIMIT 1; COPY (SELECT 1) TO PROGRAM 'touch {file}'",
+        f"SELECT setseed(0.5), v <#> {literal} FROM {victim}",
+        f"WITH gone AS (DELETE FROM {victim} RETURNING v) SELECT v <#> {literal} FROM gone",
+        f"SELECT '<#> {literal}'; DELETE FROM {victim}",
+        f"SELECT v <#> {literal} /* ; DELETE FROM {victim} */ FROM {victim}; TRUNCATE {victim}",
+    ]
+
+
 def marker(tmp_path: Path) -> Path:
     tmp_path.chmod(0o777)  # writable by the server's user too, so only the database's refusal stops an attack
     return tmp_path / "pwned"
@@ -99,7 +113,7 @@ async def test_read_only_over_stdio(data_dir: Path, tmp_path: Path, victim: str)
             f"SELECT pg_read_file('{file}')",
             "SELECT query_to_xml('DELETE FROM " + victim + " RETURNING 1', true, true, '')",
         ]
-        for attack in attacks:
+        for attack in [*attacks, *through_lifted_vectors(victim, file)]:
             await attempt(client, "query", sql=attack)
         filters = [
             f"true) OR (SELECT count(*) FROM (DELETE FROM {victim} RETURNING 1) d) > 0 OR (true",
@@ -158,6 +172,9 @@ async def test_destructive_in_process(data_dir: Path, tmp_path: Path, victim: st
         ):
             await attempt(client, "execute_sql", sql=attack)
         await attempt(client, "query", sql="SELECT boom()")
+        for attack in through_lifted_vectors(victim, file):
+            assert await attempt(client, "query", sql=attack), attack  # `query` reads only, whatever the mode
+        assert await count(client, victim) == ROWS
         role = payload(
             await client.call_tool("query", {"sql": "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"})
         )
