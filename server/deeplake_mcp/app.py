@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
@@ -16,7 +17,7 @@ from deeplake_mcp import __version__
 from deeplake_mcp.auth import CallerAccess
 from deeplake_mcp.deeplake import DeepLakeError
 from deeplake_mcp.guard import Policy, StatementClass
-from deeplake_mcp.middleware import audit_calls, redact_responses
+from deeplake_mcp.middleware import TracedWhenConfigured, audit_calls, redact_responses
 from deeplake_mcp.model_view import compact_results, compact_tool_list
 from deeplake_mcp.protocol import (
     ICONS,
@@ -99,6 +100,9 @@ def build_server(
             advertise_changes,
         ],
     )
+    mcp.middleware[:] = [
+        TracedWhenConfigured(layer) if isinstance(layer, OpenTelemetryMiddleware) else layer for layer in mcp.middleware
+    ]
     cloud = settings.effective_backend == "cloud"
     for spec in visible_tools(policy, admin=settings.admin_tools):
         mcp.add_tool(

@@ -7,6 +7,8 @@
 * :func:`audit_calls` opens the :class:`~deeplake_mcp.audit.Call` that the statements of the request
   are attributed to: tool, MCP session (else this process), client, request id and the access mode the
   request runs with (inside :class:`~deeplake_mcp.auth.CallerAccess`, so a token's scopes count).
+* :class:`TracedWhenConfigured` runs the SDK's OpenTelemetry middleware (a span per request) only while a
+  tracer provider is set up: before that its spans record nothing, and making them cost about 40 µs a call.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp.types import ErrorData
+from opentelemetry import trace
 from pydantic import BaseModel
 
 from deeplake_mcp import audit
 from deeplake_mcp.redact import Recurring, redact, redact_value
 from deeplake_mcp.runtime import Runtime
 
-__all__ = ["audit_calls", "redact_responses"]
+__all__ = ["TracedWhenConfigured", "audit_calls", "redact_responses"]
 
 _SESSION_HEADER = "mcp-session-id"
 _META = "_meta"
@@ -70,6 +73,20 @@ async def audit_calls(ctx: ServerRequestContext[Any, Any], call_next: CallNext) 
     )
     with audit.call_scope(call):
         return await call_next(ctx)
+
+
+class TracedWhenConfigured:
+    """``traced`` (the SDK's OpenTelemetry middleware) for the requests that arrive while a tracer provider is set
+    up — in code, or by ``OTEL_PYTHON_TRACER_PROVIDER`` — and a pass-through before: the API's stand-in provider
+    makes spans that record nothing. Checked per request, so a provider set up after the server starts counts."""
+
+    def __init__(self, traced: ServerMiddleware[Any]) -> None:
+        self._traced = traced
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+            return await call_next(ctx)
+        return await self._traced(ctx, call_next)
 
 
 def _session_id(ctx: ServerRequestContext[Any, Any]) -> str | None:
