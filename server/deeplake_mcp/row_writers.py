@@ -5,7 +5,10 @@
 * :class:`CopyWriter` (embedded backend): the batch as one PostgreSQL binary COPY stream to the local
   API's copy route, vectors packed straight from their float32 matrices. A batch holding a type or value
   binary COPY cannot carry goes through :class:`InsertWriter` instead, so what is stored and what is
-  refused is the same either way.
+  refused is the same either way. The column types a stream is encoded for may come from an earlier
+  call (``known_types``); the route checks them under the table's lock and refuses a stream encoded for
+  types a column no longer has before writing any of it, and that batch then goes again, encoded for the
+  types the table has now.
 
 Each batch is one transaction: it is written whole or not at all.
 """
@@ -23,17 +26,21 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from deeplake_mcp.cache import TTLCache
 from deeplake_mcp.copy_binary import CopyUnsupported, encode_rows
-from deeplake_mcp.deeplake import DeepLakeClient
+from deeplake_mcp.deeplake import ConflictError, DeepLakeClient
 from deeplake_mcp.server_sql import ServerSQL, insert_statement
 from deeplake_mcp.vectors import VectorColumn, plain
 
-__all__ = ["CopyWriter", "InsertWriter", "RowWriter", "Rows", "writer_for"]
+__all__ = ["CopyWriter", "InsertWriter", "RowWriter", "Rows", "TypeOids", "writer_for"]
 
 log = logging.getLogger(__name__)
 
 _JSON_TYPES = ("json", "jsonb")
 _SAMPLED_VECTORS = 16
+
+TypeOids = TTLCache[tuple[str, str], dict[str, int]]
+"""Each column's PostgreSQL type OID by ``(workspace, table)``, as a COPY stream was last encoded for them."""
 
 
 @dataclass(frozen=True)
@@ -110,19 +117,50 @@ class CopyWriter:
     While one batch is being written, the next one is encoded in a worker thread.
     """
 
-    def __init__(self, client: DeepLakeClient, rows: Rows, batches: Sequence[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        client: DeepLakeClient,
+        rows: Rows,
+        batches: Sequence[tuple[int, int]],
+        known_types: TypeOids | None = None,
+    ) -> None:
         self._client = client
         self._rows = rows
         self._inserts = InsertWriter(client, rows)
+        self._known_types = known_types
         self._oids: list[int] | None = None
+        self._oids_kept = False
+        """Whether ``_oids`` came from ``known_types`` (an earlier call) rather than from the table just now."""
         self._following = dict(pairwise(batches))
         self._encoding: dict[tuple[int, int], asyncio.Future[bytes]] = {}
 
     async def write(self, start: int, end: int) -> None:
-        rows = self._rows
         if self._oids is None:
-            known = await ServerSQL(self._client).type_oids(rows.workspace, rows.table)
-            self._oids = [known.get(column, 0) for column in rows.columns]
+            await self._look_up_types(fresh=False)
+        try:
+            await self._copy(start, end)
+        except ConflictError:
+            if not self._oids_kept:
+                raise
+            # Refused before any row was written: a column's type changed since the types were kept.
+            self._encoding.clear()  # encoded for the old types too
+            await self._look_up_types(fresh=True)
+            await self._copy(start, end)
+
+    async def _look_up_types(self, *, fresh: bool) -> None:
+        rows = self._rows
+        key = (rows.workspace, rows.table)
+        known = None if fresh or self._known_types is None else self._known_types.get(key)
+        self._oids_kept = known is not None and known.keys() >= set(rows.columns)
+        if known is None or not self._oids_kept:
+            known = await ServerSQL(self._client).type_oids(*key)
+            if self._known_types is not None:
+                self._known_types.put(key, known)
+        self._oids = [known.get(column, 0) for column in rows.columns]
+
+    async def _copy(self, start: int, end: int) -> None:
+        rows = self._rows
+        assert self._oids is not None
         encoding = self._encoding.pop((start, end), None) or self._encode(start, end)
         try:
             data = await encoding
@@ -149,7 +187,12 @@ def _consume(future: asyncio.Future[bytes]) -> None:
 
 
 def writer_for(
-    backend: Literal["local", "cloud"], client: DeepLakeClient, rows: Rows, batches: Sequence[tuple[int, int]]
+    backend: Literal["local", "cloud"],
+    client: DeepLakeClient,
+    rows: Rows,
+    batches: Sequence[tuple[int, int]],
+    known_types: TypeOids | None = None,
 ) -> RowWriter:
-    """The fastest writer ``backend`` offers for ``rows``, to be written in ``batches``."""
-    return CopyWriter(client, rows, batches) if backend == "local" else InsertWriter(client, rows)
+    """The fastest writer ``backend`` offers for ``rows``, to be written in ``batches`` (the embedded backend's
+    with the column types kept in ``known_types``)."""
+    return CopyWriter(client, rows, batches, known_types) if backend == "local" else InsertWriter(client, rows)

@@ -45,6 +45,9 @@ class Runtime:
     """Where the audit lines of the statements the clients send go."""
     schemas: TTLCache[tuple[str, str], TableDescription] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
     """Table descriptions by ``(workspace, table)``, reused by search and inserts for a short while."""
+    type_oids: TTLCache[tuple[str, str], dict[str, int]] = field(default_factory=lambda: TTLCache(SCHEMA_TTL_S))
+    """Column type OIDs by ``(workspace, table)``, the embedded backend's inserts encode their COPY for (a stream
+    encoded for types a column no longer has is refused before any row is written, then sent again)."""
 
     @property
     def server_sql(self) -> ServerSQL:

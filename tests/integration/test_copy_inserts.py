@@ -335,6 +335,30 @@ async def test_inserts_follow_columns_another_server_adds_and_drops(data_dir: Pa
         assert found["rows"] == [[0, [1.0, 2.0]], [1, [1.0, 2.0]], [2, [3.0, 4.0]], [3, [5.0, 6.0]]]
 
 
+async def test_an_insert_encoded_for_a_type_another_server_changed_goes_again(data_dir: Path) -> None:
+    """The column types kept from the last insert are stale once another server changes one: the copy route
+    refuses the stream before writing any of it, and the batch goes again, encoded for the table's types now."""
+    table = unique("retyped")
+    async with (
+        Client(build_server(settings_for(data_dir, embedder="none"))) as ours,
+        Client(build_server(settings_for(data_dir, embedder="none", access="destructive"))) as theirs,
+    ):
+        payload(await ours.call_tool("execute_sql", {"sql": f"CREATE TABLE {table} (id INT, x REAL)"}))
+        payload(await ours.call_tool("insert_rows", {"table": table, "rows": [{"id": 1, "x": 0.5}]}))
+        retype = f"ALTER TABLE {table} ALTER COLUMN id TYPE BIGINT, ALTER COLUMN x TYPE DOUBLE PRECISION"
+        payload(await theirs.call_tool("execute_sql", {"sql": retype}))
+        rows = [{"id": 2, "x": 0.1}, {"id": 3, "x": 2.5}]
+        assert payload(await ours.call_tool("insert_rows", {"table": table, "rows": rows}))["inserted"] == 2
+        found = payload(
+            await ours.call_tool("query", {"sql": f"SELECT id, x, pg_typeof(x)::text FROM {table} ORDER BY id"})
+        )
+        assert found["rows"] == [
+            [1, 0.5, "double precision"],
+            [2, 0.1, "double precision"],
+            [3, 2.5, "double precision"],
+        ]
+
+
 async def test_an_insert_embeds_into_a_column_another_server_adds(data_dir: Path) -> None:
     """The vector column `embed` names is looked for in a fresh description when the kept one lacks it."""
     table = unique("embedded")

@@ -127,8 +127,14 @@ async def described(rt: Runtime, workspace: str, table: str) -> TableDescription
 
 
 def forget_schemas(rt: Runtime, workspace: str | None = None, table: str | None = None) -> None:
-    """Drop cached descriptions (of a table, of a workspace's tables, or all) after writes that change them."""
-    rt.schemas.invalidate(lambda key: workspace in (None, key[0]) and table in (None, key[1]))
+    """Drop cached descriptions and column types (of a table, of a workspace's tables, or all) after writes that
+    change them."""
+
+    def matches(key: tuple[str, str]) -> bool:
+        return workspace in (None, key[0]) and table in (None, key[1])
+
+    rt.schemas.invalidate(matches)
+    rt.type_oids.invalidate(matches)
 
 
 async def describe(rt: Runtime, workspace: str, table: str) -> TableDescription:

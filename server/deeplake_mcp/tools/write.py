@@ -80,7 +80,7 @@ async def insert_rows(
 
     checked = _checked(ws, desc, rows)
     chunks = plan_chunks(checked.json_sizes())
-    writer = writer_for(rt.backend, rt.client, checked, chunks)
+    writer = writer_for(rt.backend, rt.client, checked, chunks, rt.type_oids)
     written = 0
     try:
         for start, end in chunks:
