@@ -228,11 +228,6 @@ class _Lines:
             self._json = [compact_json(list(row)) for row in self.cells]
         return self._json
 
-    def append(self, row: Sequence[Any]) -> None:
-        self.cells.append(row)
-        self.table.append(_table_line(row))
-        self._json = None
-
     def head(self, n: int) -> _Lines:
         """The header and the first ``n`` rows."""
         return _Lines(self.cells[: n + 1], self.table[: n + 1], None if self._json is None else self._json[: n + 1])
@@ -261,17 +256,20 @@ _NO_CELLS: AbstractSet[int] = frozenset()
 
 
 def _prepare(names: list[str], rows: list[Sequence[Any]], cell_chars: int, abbreviate: bool) -> _Prepared:
-    out = _Prepared([], [], [], _Lines.of(names, []))
+    shown: list[list[Any]] = []
+    clipped: list[AbstractSet[int]] = []
+    abbreviated: list[AbstractSet[int]] = []
     for row in rows:
         if _SCALARS.issuperset(map(type, row)):  # nothing to clip or abbreviate: most rows of most pages
-            shown, clipped, abbreviated = list(row), _NO_CELLS, _NO_CELLS
+            shown.append(list(row))
+            clipped.append(_NO_CELLS)
+            abbreviated.append(_NO_CELLS)
         else:
-            shown, clipped, abbreviated = _prepared_row(row, cell_chars, abbreviate)
-        out.rows.append(shown)
-        out.clipped.append(clipped)
-        out.abbreviated.append(abbreviated)
-        out.lines.append(shown)
-    return out
+            cells, clipped_cells, abbreviated_cells = _prepared_row(row, cell_chars, abbreviate)
+            shown.append(cells)
+            clipped.append(clipped_cells)
+            abbreviated.append(abbreviated_cells)
+    return _Prepared(shown, clipped, abbreviated, _Lines.of(names, shown))
 
 
 def _prepared_row(row: Sequence[Any], cell_chars: int, abbreviate: bool) -> tuple[list[Any], set[int], set[int]]:
@@ -307,6 +305,8 @@ def _longest_fitting(
 
     def page_of(n: int) -> Page:
         def columns_of(marks: list[AbstractSet[int]]) -> list[str]:
+            if not any(marks[:n]):  # nothing shortened: most pages
+                return []
             return sorted({names[i] if i < len(names) else str(i) for k in range(n) for i in marks[k]})
 
         return Page(
@@ -377,7 +377,7 @@ def _vector_preview(cell: list[Any]) -> str:
 
 def _table_line(row: Sequence[Any]) -> str | None:
     """One row as a table line, or None when a cell would be ambiguous in a table."""
-    cells = [_table_cell(cell) for cell in row]
+    cells = [repr(cell) if type(cell) is int else _table_cell(cell) for cell in row]  # ints: most cells of most rows
     if None in cells:
         return None
     return "\t".join(cells)  # type: ignore[arg-type]  # no None in it

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from deeplake_mcp.output import Limits, Page, RowsResult, fit_page
+from deeplake_mcp.output import Limits, Page, fit_page
 from deeplake_mcp.paging import Cursor, CursorError, Window, args_digest, fingerprint, make_cursor, read_cursor
 from deeplake_mcp.settings import Settings
 
@@ -122,18 +122,19 @@ def rows_page(
 
 
 def page_result(window: Window, *, limits: Limits, paging: Paging | None) -> CallToolResult:
-    """A rows page as a tool result: compact framed text, and a :class:`RowsResult` as structured content."""
+    """A rows page as a tool result: compact framed text, and the same page as structured content, in the shape of
+    :class:`~deeplake_mcp.output.RowsResult` (the tools' output schema; built as a dict, without the model)."""
     shown = rows_page(window, limits=limits, paging=paging)
-    model = RowsResult(
-        columns=shown.page.columns,
-        rows=shown.page.rows,
-        row_count=len(shown.page.rows),
-        truncated=shown.page.more,
-        cursor=shown.cursor,
-        note=shown.note,
-        changed=True if window.changed else None,
-    )
-    return tool_result(model, shown.text)
+    page = shown.page
+    structured: dict[str, Any] = {
+        "columns": page.columns,
+        "rows": page.rows,
+        "row_count": len(page.rows),
+        "truncated": page.more,
+    }
+    optional = {"cursor": shown.cursor, "note": shown.note, "changed": True if window.changed else None}
+    structured.update((name, value) for name, value in optional.items() if value is not None)
+    return CallToolResult(content=[TextContent(type="text", text=shown.text)], structured_content=structured)
 
 
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
