@@ -222,6 +222,35 @@ async def test_writes_go_on_while_a_graph_is_rebuilt(
     assert await rows(local_client, ws, "SELECT count(*) FROM docs WHERE id < 0") == [[2]]
 
 
+async def test_a_rebuild_that_failed_is_tried_again_later(
+    local_client: httpx.AsyncClient, local_backend: LocalBackend, ws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first rebuild waits for a write left open and runs out of its time (made 1 s here): the narrow graph
+    # stays in use. A search after the retry interval (made 0 here) starts another, which replaces it.
+    data = await indexed_and_plain(local_client, ws)
+    q = queries(data, 1)[0]
+    narrow = (await status(local_client, ws, "idx_docs"))[2]
+    socket_dir = (local_backend.data_dir / "pg" / "postmaster.pid").read_text().splitlines()[4]
+    writer = await psycopg.AsyncConnection.connect(host=socket_dir, dbname="postgres", user="postgres")
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%%' AND wait_event_type = 'Lock'"
+    async with writer:
+        await writer.execute(f"INSERT INTO \"{ws}\".docs VALUES (-1, 0, 0, 'open', %s)", [data[0][4]])
+        monkeypatch.setattr(_indexes, "EF_CONSTRUCTION_ROWS", ROWS // 4)
+        monkeypatch.setattr(_indexes, "BACKGROUND_BUILD_TIMEOUT_MS", 1000)
+        monkeypatch.setattr(_indexes, "REBUILD_RETRY_S", 0.0)
+        await ranking(local_client, ws, "docs", q)
+        assert await eventually(local_backend, waiting, (), [(1,)])  # the rebuild, waiting for the open write
+        assert await eventually(local_backend, waiting, (), [(0,)])  # out of time
+        await writer.commit()
+    monkeypatch.undo()
+    monkeypatch.setattr(_indexes, "EF_CONSTRUCTION_ROWS", ROWS // 4)
+    monkeypatch.setattr(_indexes, "REBUILD_RETRY_S", 0.0)
+    assert not await companion_changed(local_client, ws, narrow, wait_s=1)  # the failed one left it in place
+    assert await ranking(local_client, ws, "docs", q) == await ranking(local_client, ws, "plain", q)
+    assert await companion_changed(local_client, ws, narrow, wait_s=60)
+    assert (await status(local_client, ws, "idx_docs"))[2] == f"{narrow}_128"
+
+
 async def companion_changed(client: httpx.AsyncClient, ws: str, companion: str, wait_s: float) -> bool:
     """Whether, within ``wait_s`` (looked at every 0.1 s), idx_docs's companion is another than ``companion``."""
     for _ in range(int(wait_s * 10)):

@@ -17,8 +17,9 @@ dimensions. The form a companion was built in is read from it (another server ma
 bigger tables (ef_construction). A graph keeps that width as its table grows, so the first search through
 one built for a much smaller table (NARROW_GRAPH) starts its rebuild in the background: a wider companion is
 built beside it with CREATE INDEX CONCURRENTLY (writes to the table go on; searches use the narrow one
-meanwhile), recorded in its place, and the narrow one dropped; at most once per companion and process, under
-a lock of its own across processes. The CREATE INDEX call starts
+meanwhile), recorded in its place, and the narrow one dropped; one rebuild of a companion at a time, under a lock
+of its own across processes, and after one that failed, the next no sooner than REBUILD_RETRY_S later (twice that
+after a second, and so on). The CREATE INDEX call starts
 the companion's build in the background and waits for it within its own time (BUILD_SHARE of it); a build
 that takes longer (at the tools' default 60 s, a few hundred thousand 384-d rows) goes on, the call
 returns, and searches run exactly until it is ready. On
@@ -63,6 +64,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Literal
 
@@ -106,6 +108,9 @@ grows to a million rows, its graph is rebuilt at most three times (at 80, 100 an
 BUILD_SHARE = 0.9
 """The share of a CREATE INDEX call's time it waits for its companion's build: its client stops waiting soon
 after the call's time, so the call returns first and a longer build goes on in the background."""
+REBUILD_RETRY_S = 600.0
+"""How long after this process started a companion's rebuild a search may start another, should that one fail
+(doubled at each attempt): a failure may last (disk full), and each attempt reads the whole table."""
 BACKGROUND_BUILD_TIMEOUT_MS = 6 * 3_600_000
 """How long a build a search started may run (no request waits for it): 1M x 384 takes about 5 minutes here."""
 
@@ -138,8 +143,9 @@ class Indexes:
         self._executor = executor
         self._targets = SearchTargets(catalog, executor)
         self._background: dict[tuple[int, Metric], asyncio.Task[str | None]] = {}
-        self._rebuilt: set[int] = set()
-        """Companions whose rebuild this process started (it is not tried twice)."""
+        self._rebuilt: dict[int, tuple[float, int]] = {}
+        """Companions whose rebuild this process started: when a search may start another, should it fail, and
+        how many were started."""
 
     async def aclose(self) -> None:
         """Stop the builds running in the background (an index stopped halfway stays pending: the next search
@@ -291,9 +297,13 @@ class Indexes:
         on through the narrow one meanwhile."""
         narrow = target.companion(metric)
         built = narrow.ef_construction or PGVECTOR_EF_CONSTRUCTION
-        if narrow.oid is None or narrow.oid in self._rebuilt or ef_construction(int(rows)) < NARROW_GRAPH * built:
+        if narrow.oid is None or ef_construction(int(rows)) < NARROW_GRAPH * built:
             return
-        self._rebuilt.add(narrow.oid)
+        not_before, started = self._rebuilt.get(narrow.oid, (0.0, 0))
+        now = time.monotonic()
+        if now < not_before or (target.index_oid, metric) in self._background:
+            return
+        self._rebuilt[narrow.oid] = (now + REBUILD_RETRY_S * 2**started, started + 1)
         log.info(
             "the %s vector index of deeplake_index %r was built for a smaller table (ef_construction %d, about %d "
             "rows now): rebuilding it for the table's size in the background",
