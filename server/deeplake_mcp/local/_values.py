@@ -48,19 +48,18 @@ def is_vector(value: object) -> TypeGuard[list[int | float | Decimal]]:
     return isinstance(value, list) and bool(value) and set(map(type, value)) <= NUMBER_TYPES
 
 
-def float4_array(value: JSON) -> Float4Array | None:
-    """``value`` as a binary 1-D ``float4[]``: when it is a list of finite numbers within float4's range
-    (else None: sent as text, PostgreSQL says what is wrong with it: out of float4's range, or so close to 0
-    that it would become 0). Numbers round from the double they were read as, as in insert_rows' binary COPY."""
-    if not is_vector(value):
-        return None
+def packed_float4(numbers: list[int | float | Decimal]) -> Float4Array | None:
+    """``numbers`` (a list of numbers: :func:`is_vector`) as a binary 1-D ``float4[]``, when they are finite and
+    within float4's range (else None: sent as text, PostgreSQL says what is wrong with it: out of float4's range,
+    or so close to 0 that it would become 0). Numbers round from the double they were read as, as in insert_rows'
+    binary COPY."""
     try:
-        singles = array("f", cast("list[float]", value))  # a Decimal by its float; beyond float4's range: infinite
+        singles = array("f", cast("list[float]", numbers))  # a Decimal by its float; beyond float4's range: infinite
     except OverflowError:  # an int beyond any double
         return None
     if not math.isfinite(sum(singles)):  # the sum of finite float4s cannot overflow a double
         return None
-    if b"\0\0\0" in singles.tobytes() and singles.count(0) != value.count(0):  # a number became 0 as float4
+    if b"\0\0\0" in singles.tobytes() and singles.count(0) != numbers.count(0):  # a number became 0 as float4
         return None
     n = len(singles)
     elements = _length_words(n)[:]  # each element: its length (4), then its 4 bytes
