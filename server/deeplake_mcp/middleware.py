@@ -31,6 +31,8 @@ __all__ = ["TracedWhenConfigured", "audit_calls", "redact_responses"]
 _SESSION_HEADER = "mcp-session-id"
 _META = "_meta"
 _stamp = Recurring()
+_NOT_SET_UP = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+"""The API's stand-in providers: their spans record nothing."""
 
 
 async def redact_responses(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -84,7 +86,7 @@ class TracedWhenConfigured:
         self._traced = traced
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        if isinstance(trace.get_tracer_provider(), _NOT_SET_UP):
             return await call_next(ctx)
         return await self._traced(ctx, call_next)
 
