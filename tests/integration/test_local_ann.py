@@ -6,6 +6,7 @@ Ranking results through the index are compared with the exact scan of an unindex
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import anyio
@@ -561,6 +562,22 @@ async def test_filters_are_honoured(local_client: httpx.AsyncClient, ws: str) ->
     found = await rows(local_client, ws, tool)
     exact = await rows(local_client, ws, tool.replace('"docs"', '"plain"'))
     assert len({row[0] for row in found} & {row[0] for row in exact}) >= 9
+
+
+async def test_a_filtered_scan_goes_on_past_its_first_pass(local_client: httpx.AsyncClient, ws: str) -> None:
+    # A filter that only the rows farthest from q pass (6 % of them: too many to rank exactly): the first pass
+    # (hnsw.ef_search 1000) holds none of them, and the index scan goes on until LIMIT rows pass.
+    data = await indexed_and_plain(local_client, ws)
+    q = queries(data, 1)[0]
+    farthest = [row[0] for row in await ranking(local_client, ws, "plain", q, k=180, order="ASC")]
+    search = RANK.format(
+        q=literal(q), t="docs", where=f" WHERE id IN ({', '.join(map(str, farthest))})", dir="DESC", k=10
+    )
+    analyzed = await plan(local_client, ws, search.replace("SELECT", "(ANALYZE) SELECT", 1))
+    assert "hnsw" in analyzed
+    assert re.search(r"Index Scan using \S+ on docs .*actual time=\S+ rows=10\.00 loops=1", analyzed), analyzed
+    found = await rows(local_client, ws, search)
+    assert found == await ranking(local_client, ws, "plain", q, where=f"id IN ({', '.join(map(str, farthest))})")
 
 
 async def test_a_quantized_search_applies_its_filter_once(local_client: httpx.AsyncClient, ws: str) -> None:
