@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import anyio
@@ -42,7 +42,14 @@ def workers_server(data_dir: Path, log: Path, *args: str) -> Iterator[tuple[str,
 
 
 def workers(parent: psutil.Process) -> set[int]:
-    return {child.pid for child in parent.children() if "python" in child.name().lower()}
+    """The parent's Python children (a child listed but gone before its name is read is not one of them: the
+    killed worker, or a short-lived helper)."""
+    found = set()
+    for child in parent.children():
+        with suppress(psutil.NoSuchProcess):
+            if "python" in child.name().lower():
+                found.add(child.pid)
+    return found
 
 
 async def eventually_two_workers(parent: psutil.Process, besides: set[int] = frozenset()) -> set[int]:
