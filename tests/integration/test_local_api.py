@@ -368,7 +368,8 @@ async def test_value_encoding(local_client: httpx.AsyncClient, ws: str) -> None:
         "'2024-01-02 03:04:05.5+02'::timestamptz, '2024-01-02 03:04:05'::timestamp, '2024-01-02'::date, "
         "'03:04:05'::time, '1 year 2 mons 3 days 04:05:06'::interval, "
         "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, '\\x00ff10'::bytea, NULL, "
-        "'infinity'::timestamptz, ARRAY['2024-01-02'::date], '[1,2]'::vector",
+        "'infinity'::timestamptz, ARRAY['2024-01-02'::date], '[1,2]'::vector, "
+        "ARRAY[0.5, 'NaN', '-Infinity']::float4[], ARRAY[1e308, 1e308]::float8[]",
     )
     expected = [
         1,
@@ -398,6 +399,8 @@ async def test_value_encoding(local_client: httpx.AsyncClient, ws: str) -> None:
         "infinity",
         ["2024-01-02"],
         "[1,2]",
+        [0.5, None, None],
+        [1e308, 1e308],
     ]
     assert row == expected
 

@@ -26,6 +26,7 @@ from ._errors import InvalidRequest
 JSON: TypeAlias = bool | int | float | Decimal | str | list["JSON"] | dict[str, "JSON"] | None
 _NOT_FINITE = "params must be finite numbers: JSON has no NaN or infinity (send 'NaN' as text to mean it)"
 NUMBER_TYPES = frozenset({int, float, Decimal})  # by exact type: bool (an int subclass) is not a number here
+_FLOAT = frozenset({float})
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +139,19 @@ def to_json(value: Any) -> JSON:
     Numbers stay numbers (NaN and infinities become null), jsonb stays JSON, arrays become lists,
     temporal values ISO-8601 strings, bytea base64; anything else (uuid, …) its text form.
     """
-    if value is None or isinstance(value, str | bool | int):
+    kind = type(value)
+    if kind is int or kind is str or kind is bool or value is None:  # most cells, by exact type first
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | bool | int):
         return value
     if isinstance(value, float | Decimal):
         number = float(value)
         return number if math.isfinite(number) else None
     if isinstance(value, list | tuple):
+        if _FLOAT.issuperset(map(type, value)) and math.isfinite(sum(value)):  # a vector, every number finite
+            return list(value)
         return [to_json(item) for item in value]
     if isinstance(value, dict):
         return {str(key): to_json(item) for key, item in value.items()}
