@@ -141,7 +141,7 @@ def to_json(value: Any) -> JSON:
     """
     kind = type(value)
     if kind is int or kind is str or kind is bool or value is None:  # most cells, by exact type first
-        return value
+        return cast("JSON", value)
     if kind is float:
         return value if math.isfinite(value) else None
     if isinstance(value, str | bool | int):
