@@ -35,9 +35,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pglast import ast, parse_sql
-from pglast.enums import BoolExprType, LimitOption, SetOperation, SortByDir, SortByNulls
+from pglast.enums import BoolExprType, LimitOption, NullTestType, SetOperation, SortByDir, SortByNulls
 
-from ._tree import and_, children, expr, operator_name, own_nodes, render, sort_key, type_name, walk
+from ._tree import and_, children, expr, last_name, operator_name, own_nodes, render, sort_key, type_name, walk
 from ._values import JSON, to_param
 
 __all__ = ["Form", "Metric", "VectorSearch", "indexed_vector", "plan_vector_search", "vector_type"]
@@ -73,6 +73,7 @@ class VectorSearch:
     from_item: str  # the table with its alias, for estimates
     condition: str | None  # the WHERE without conditions on the vector column, params inlined
     condition_params: frozenset[int]  # the params inlined in it
+    vector_filter: bool  # the WHERE holds a condition on the vector column that a row with a vector may fail
     vector: str  # the query vector operand, as SQL typed float4[]
     dimension: int
     limit: int
@@ -268,6 +269,7 @@ def _search(root: ast.Node, select: ast.SelectStmt, params: Sequence[JSON], *, e
         from_item=render(relation),
         condition=condition,
         condition_params=condition_params,
+        vector_filter=_filters_vectors(select, column_name),
         vector=vector,
         dimension=len(values),
         limit=bounds[0],
@@ -458,6 +460,31 @@ def _condition(select: ast.SelectStmt, column_name: str, params: Sequence[JSON])
         return None, frozenset()
     numbers = frozenset(n.number or 0 for k in kept for n in walk(k) if isinstance(n, ast.ParamRef))
     return " AND ".join(f"({_inline_params(render(node), params)})" for node in kept), numbers
+
+
+def _filters_vectors(select: ast.SelectStmt, column_name: str) -> bool:
+    """Whether a conjunct of the WHERE on the vector column could fail for a row with a vector: any but `col IS
+    NOT NULL`, `array_length(col, 1) > 0` and `cardinality(col) > 0` (semantic_search's own guard)."""
+    return any(
+        _mentions(node, column_name) and not _passed_by_vectors(node, column_name)
+        for node in _conjuncts(select.whereClause)
+    )
+
+
+def _passed_by_vectors(node: ast.Node, column_name: str) -> bool:
+    if isinstance(node, ast.NullTest):
+        return node.nulltesttype == NullTestType.IS_NOT_NULL and _is_column(node.arg, column_name)
+    if not isinstance(node, ast.A_Expr) or operator_name(node) != ">" or _integer(node.rexpr, ()) != 0:
+        return False
+    call = node.lexpr
+    if not isinstance(call, ast.FuncCall) or len(call.funcname or ()) != 1:
+        return False
+    args, name = call.args or (), last_name(call.funcname)
+    if not args or not _is_column(args[0], column_name):
+        return False
+    return (name == "cardinality" and len(args) == 1) or (
+        name == "array_length" and len(args) == 2 and _integer(args[1], ()) == 1
+    )
 
 
 def _conjuncts(node: object) -> Iterator[ast.Node]:

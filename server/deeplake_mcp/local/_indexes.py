@@ -40,12 +40,13 @@ never return that row (Deep Lake scores a mismatched row 0.0; the exact scan fai
 NaN, infinity or NULL elements and the index's dimension is refused at insert, with pgvector's message.
 
 Searching (the shapes are in _ann). Through the companion of the search's distance (cosine for `<#>`
-and `<=>`, L2 for `<->`), with `hnsw.ef_search` = EF_SEARCH or 2 x (LIMIT + OFFSET), at most 1000 - or,
-whenever there is a WHERE (other than conditions on the vector column), 1000 and `hnsw.iterative_scan =
-strict_order` (the filter applies during the scan, which continues until LIMIT rows pass it, in exact
-distance order): a filter can exclude q's whole neighbourhood, and then only a wide first pass finds the
-nearest rows that pass it. Without one, the scan's first pass is enough (an iterative scan keeps what it
-passed over, in case it has to go on: about 5 % of a search at 100 000 rows). The index scan is forced
+and `<=>`, L2 for `<->`), with `hnsw.ef_search` = EF_SEARCH or 2 x (LIMIT + OFFSET), at most 1000 - or 1000
+whenever there is a WHERE (other than conditions on the vector column): a filter can exclude q's whole
+neighbourhood, and then only a wide first pass finds the nearest rows that pass it. A WHERE that rows with
+vectors can fail (on other columns, or on the vector's contents) also gets `hnsw.iterative_scan =
+strict_order`: it applies during the scan, which continues until LIMIT rows pass it, in exact distance order.
+Without one, the scan's first pass is enough (an iterative scan keeps what it passed over, in case it has to
+go on: about 5 % of a search at 100 000 rows). The index scan is forced
 (enable_seqscan and enable_sort off for the statement): the planner's other plans for it compute the
 index expression for every row and sort, slower than the exact form. Exactly instead, when the planner
 expects the table to have fewer than MIN_ROWS rows (as fast as the index), or the WHERE (leaving out
@@ -288,7 +289,8 @@ class Indexes:
         wide = search.condition is not None
         ef = MAX_EF_SEARCH if wide else min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * (search.limit + search.offset)))
         form = target.companion(search.metric).form or "vector"
-        settings = {**_SETTINGS, **(_FILTERED if wide else {}), "hnsw.ef_search": str(ef)}
+        filtered = wide or search.vector_filter
+        settings = {**_SETTINGS, **(_FILTERED if filtered else {}), "hnsw.ef_search": str(ef)}
         found = await run(search.ann_sql(n, form), settings)
         if not search.explain and found["row_count"] < search.limit:
             return await run(search.exact_sql(n), PLANNED_PER_CALL)
