@@ -377,7 +377,10 @@ def _vector_preview(cell: list[Any]) -> str:
 
 def _table_line(row: Sequence[Any]) -> str | None:
     """One row as a table line, or None when a cell would be ambiguous in a table."""
-    cells = [repr(cell) if type(cell) is int else _table_cell(cell) for cell in row]  # ints: most cells of most rows
+    cells = [  # ints and finite floats, most cells of most rows, as _table_cell writes them
+        repr(cell) if type(cell) is int or (type(cell) is float and math.isfinite(cell)) else _table_cell(cell)
+        for cell in row
+    ]
     if None in cells:
         return None
     return "\t".join(cells)  # type: ignore[arg-type]  # no None in it
